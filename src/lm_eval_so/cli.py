@@ -1,0 +1,85 @@
+"""The ``lm-eval-so`` command. Sub-commands delegate to the layers; this file only wires them.
+
+    lm-eval-so run pipeline.yaml [--dry-run] [--workspace-dir DIR]
+    lm-eval-so gen-dataset pipeline.yaml            -> prints dataset.jsonl path
+    lm-eval-so runner pipeline.yaml --dataset PATH  -> prints the run directory
+    lm-eval-so evaluator RUN_DIR                    -> scores, summary, reports
+
+Exit codes: 0 thresholds met, 1 thresholds not met, 2 usage or config error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    # Imported here so `lm-eval-so --help` stays fast.
+    from .evaluator.cli import format_summary
+    from .orchestrator import run_pipeline
+
+    result = run_pipeline(args.pipeline, workspace_dir=args.workspace_dir, dry_run=args.dry_run)
+    if result.plan is not None:
+        print(result.plan.render())
+        print("dry run: no model was called, nothing was written")
+        return EXIT_OK
+    assert result.summary is not None and result.run_dir is not None
+    info(format_summary(result.summary))
+    report = result.report_path("html")
+    if report is not None:
+        info(f"report: {report}")
+    print(result.run_dir)
+    return EXIT_OK if result.passed else EXIT_THRESHOLDS
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("run", help="run a pipeline end to end (generator, runner, evaluator)")
+    parser.add_argument("pipeline", help="path to pipeline.yaml (or its directory)")
+    parser.add_argument("--dry-run", action="store_true", help="validate and print the plan; call no model")
+    parser.add_argument("--workspace-dir", help="workspace directory (default: the config's `workspace`)")
+    parser.set_defaults(handler=_run_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .evaluator import cli as evaluator_cli
+    from .generator import cli as generator_cli
+    from .runner import cli as runner_cli
+
+    parser = argparse.ArgumentParser(
+        prog="lm-eval-so",
+        description="LLM evaluations as tests: one pipeline.yaml, from raw data to gated reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"lm-eval-so {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(sub)
+    for name, module, text in (
+        ("gen-dataset", generator_cli, "build the versioned dataset; prints its path"),
+        ("runner", runner_cli, "run a dataset through the backend; prints the run directory"),
+        ("evaluator", evaluator_cli, "score a run, write summary and reports"),
+    ):
+        stage = sub.add_parser(name, help=text, description=text)
+        module.add_arguments(stage)
+        stage.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="lm-eval-so: %(message)s",
+        stream=sys.stderr,
+    )
+    return guarded(lambda: int(args.handler(args)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

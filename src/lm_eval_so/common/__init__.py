@@ -1,0 +1,1 @@
+"""Shared kernel: config, records, workspace, registry, errors. Imports no layer."""

@@ -1,0 +1,43 @@
+"""What every command-line entry point shares: error handling and exit codes.
+
+Exit codes: 0 ran and thresholds met, 1 thresholds not met, 2 usage or config error,
+3 internal error (a bug: report it). Errors a user can cause print one message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from .errors import LmEvalError
+
+EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def guarded(action: Callable[[], int]) -> int:
+    """Run a command body; turn our errors into a message and exit code 2."""
+    try:
+        return action()
+    except LmEvalError as exc:
+        print(f"lm-eval-so: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lm-eval-so: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not the user's fault: say so, keep the trace on request
+        if os.environ.get("LM_EVAL_SO_DEBUG"):
+            traceback.print_exc()
+        else:
+            print(
+                f"lm-eval-so: internal error: {type(exc).__name__}: {exc}\n"
+                "(set LM_EVAL_SO_DEBUG=1 for the traceback, and please report it)",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL
+
+
+def info(message: str) -> None:
+    """Progress and status go to stderr; stdout carries only what a script may capture."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,434 @@
+"""``pipeline.yaml`` as pydantic models, and the loader that turns it into one.
+
+Every model forbids unknown keys; :func:`load_config` turns pydantic's errors into
+``pipeline.yaml:14: runner.params.temperature: must be <= 2 (got 7)``.
+Paths in the file are relative to the file; :class:`PipelineConfig` keeps them absolute.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError, PluginError
+from .registry import Kind
+from .yaml_source import Loc, YamlSource, format_loc, load_yaml, parse_yaml
+
+SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# --------------------------------------------------------------------------- generator
+
+
+class FieldMap(StrictModel):
+    """Which source columns become the sample's ``id``, ``input`` and ``expected``."""
+
+    id: str | None = Field(None, description="Column with a unique id; row numbers when absent.")
+    input: str = Field("input", description="Column with the model input.")
+    expected: str | None = Field("expected", description="Column with the reference answer.")
+
+
+class PromptConfig(StrictModel):
+    """How a sample becomes a prompt. ``{name}`` placeholders may be any source column."""
+
+    system: str | None = Field(None, description="System prompt (chat) or preamble (completion).")
+    template: str = Field("{input}", description="User prompt; `{{` and `}}` are literal braces.")
+
+
+class GeneratorConfig(StrictModel):
+    source: Path = Field(description="CSV, JSONL or JSON file, relative to pipeline.yaml.")
+    format: str | None = Field(None, description="Source format; inferred from the suffix.")
+    dataset_id: SafeName | None = Field(None, description="Dataset name; the source stem by default.")
+    fields: FieldMap = Field(default_factory=FieldMap)  # type: ignore[arg-type]
+    prompt: PromptConfig = Field(default_factory=PromptConfig)  # type: ignore[arg-type]
+    limit: int | None = Field(None, gt=0, description="Keep at most this many samples.")
+    shuffle: bool = Field(False, description="Shuffle (with `seed`) before applying `limit`.")
+    seed: int | None = Field(None, description="Shuffle seed; the pipeline seed by default.")
+
+    @property
+    def resolved_dataset_id(self) -> str:
+        return self.dataset_id or _safe_name(self.source.stem)
+
+
+# --------------------------------------------------------------------------- runner
+
+
+class GenerationParams(StrictModel):
+    """Sampling parameters sent with every request. ``None`` leaves the backend's default."""
+
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, gt=0)
+    stop: list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    extra_body: dict[str, Any] | None = Field(None, description="Sent as-is to OpenAI-compatible servers.")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def to_request(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class Pricing(StrictModel):
+    """US dollars per million tokens."""
+
+    prompt_per_1m: float = Field(ge=0)
+    completion_per_1m: float = Field(ge=0)
+
+
+class RunnerConfig(StrictModel):
+    backend: str = Field("openai", description="openai, llamacpp, python, or a plugin's name.")
+    model: str | None = Field(None, description="Model name; llamacpp: a .gguf path (packaged Gemma by default).")
+    base_url: str | None = Field(None, description="Any OpenAI-compatible server; OPENAI_BASE_URL by default.")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="Name of the variable holding the key.")
+    mode: Literal["chat", "completion"] | None = Field(None, description="Backend default when unset.")
+    function: str | None = Field(None, description="python backend: `package.module:function`.")
+    params: GenerationParams = Field(default_factory=GenerationParams)  # type: ignore[arg-type]
+    concurrency: int = Field(8, ge=1, le=4096)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=20)
+    repeats: int = Field(1, ge=1, le=1000, description="Calls per sample (pass@k, variance).")
+    pricing: Pricing | None = Field(None, description="Overrides the built-in price table.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Backend-specific options.")
+
+
+# --------------------------------------------------------------------------- evaluator
+
+
+class Threshold(StrictModel):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def describe(self, name: str) -> str:
+        parts = []
+        if self.min is not None:
+            parts.append(f"{name}>={self.min:g}")
+        if self.max is not None:
+            parts.append(f"{name}<={self.max:g}")
+        return ",".join(parts)
+
+
+def _threshold_shorthand(value: Any) -> Any:
+    # ``threshold: 0.8`` is shorthand for ``threshold: {min: 0.8}``.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"min": value}
+    return value
+
+
+class MetricConfig(BaseModel):
+    """A metric. Keys other than these are the metric's own options, checked by the metric."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Metric name in the registry: exact_match, contains, regex, ...")
+    name: SafeName | None = Field(None, description="Name in reports; the type by default.")
+    threshold: Threshold | None = None
+
+    _normalize_threshold = field_validator("threshold", mode="before")(
+        classmethod(lambda cls, v: _threshold_shorthand(v))
+    )
+
+    @property
+    def key(self) -> str:
+        return self.name or self.type
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Limit(StrictModel):
+    max: float = Field(ge=0)
+
+
+def _limit_shorthand(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"max": value}
+    return value
+
+
+class Limits(StrictModel):
+    """Run-level limits; each is a test of its own under pytest."""
+
+    error_rate: Limit | None = Field(None, description="Share of calls that failed (0..1).")
+    cost_usd: Limit | None = Field(None, description="Total cost of the run in US dollars.")
+    latency_p95_ms: Limit | None = Field(None, description="95th percentile call latency.")
+
+    @field_validator("error_rate", "cost_usd", "latency_p95_ms", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _limit_shorthand(value)
+
+    def items(self) -> list[tuple[str, Limit]]:
+        return [(name, lim) for name in type(self).model_fields if (lim := getattr(self, name))]
+
+
+class ReportConfig(StrictModel):
+    formats: list[str] = Field(default_factory=lambda: ["html", "json"])
+
+
+class EvaluatorConfig(StrictModel):
+    metrics: list[MetricConfig] = Field(
+        default_factory=lambda: [MetricConfig(type="exact_match")], min_length=1
+    )
+    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
+    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> EvaluatorConfig:
+        seen: set[str] = set()
+        for metric in self.metrics:
+            if metric.key in seen:
+                raise ValueError(f"two metrics are called {metric.key!r}; give one a `name`")
+            seen.add(metric.key)
+        return self
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class PipelineConfig(StrictModel):
+    name: SafeName
+    description: str | None = None
+    workspace: Path = Field(Path("workspace"), description="Relative to pipeline.yaml.")
+    seed: int = Field(0, description="Drives shuffling and sampling seeds.")
+    generator: GeneratorConfig
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)  # type: ignore[arg-type]
+    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig)  # type: ignore[arg-type]
+
+    # Where the config came from; not part of the schema.
+    _path: Path | None = None
+    _secrets: frozenset[str] = frozenset()
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent if self._path else Path.cwd()
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Values interpolated from secret-looking variables; redacted from every artifact."""
+        return self._secrets
+
+    def config_hash(self) -> str:
+        """Hash of what the experiment *is*: independent of the workspace location."""
+        payload = self.model_dump(mode="json", exclude={"workspace", "description"})
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def with_overrides(self, **changes: Any) -> PipelineConfig:
+        """A copy with dotted-path overrides (``{"runner.model": "x"}``), re-validated."""
+        data = self.model_dump(mode="python", exclude_unset=False)
+        for dotted, value in changes.items():
+            target = data
+            *parents, last = dotted.split(".")
+            for part in parents:
+                target = target[part]
+            target[last] = value
+        clone = type(self).model_validate(data)
+        clone._path, clone._secrets = self._path, self._secrets
+        return clone
+
+
+def _safe_name(text: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in text).strip("._-")
+    return (cleaned or "dataset")[:64]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | PipelineConfig,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> PipelineConfig:
+    """Load and validate a pipeline from a path, a dict or an existing config.
+
+    Raises :class:`ConfigError` naming file, line and field.
+    """
+    if isinstance(source, PipelineConfig):
+        return source
+    if isinstance(source, Mapping):
+        return _validate(YamlSource(path=None, data=dict(source)), Path.cwd())
+    path = Path(source)
+    if path.is_dir():
+        for candidate in ("pipeline.yaml", "pipeline.yml"):
+            if (path / candidate).is_file():
+                path = path / candidate
+                break
+    path = path.resolve()
+    return _validate(load_yaml(path, env), path.parent, path)
+
+
+def config_from_text(text: str, path: Path, env: Mapping[str, str] | None = None) -> PipelineConfig:
+    return _validate(parse_yaml(text, path, env), path.parent, path)
+
+
+def _validate(source: YamlSource, base_dir: Path, path: Path | None = None) -> PipelineConfig:
+    if not isinstance(source.data, dict):
+        raise ConfigError(f"{source.where(())}: the pipeline must be a mapping of keys (name, generator, ...)")
+    try:
+        config = PipelineConfig.model_validate(source.data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, PipelineConfig)) from None
+    config._path, config._secrets = path, frozenset(source.secrets)
+    config.workspace = _absolute(config.workspace, base_dir)
+    config.generator.source = _absolute(config.generator.source, base_dir)
+    _validate_plugins(config, source)
+    return config
+
+
+def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
+    """Check every named plugin exists and accepts its options, at load time, with lines."""
+    # Imported here: the registry loads plugin modules, which import this module.
+    from .registry import registry
+
+    problems: list[str] = []
+
+    def lookup(kind: Kind, name: str, loc: Loc) -> Any:
+        try:
+            return registry.get(kind, name)
+        except PluginError as exc:
+            problems.append(f"{source.where(loc)}: {format_loc(loc)}: {exc}")
+            return None
+
+    def check_options(model: Any, options: dict[str, Any], loc: Loc) -> None:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return
+        try:
+            model.model_validate(options)
+        except ValidationError as exc:
+            problems.append(format_validation_error(exc, source, model, loc))
+
+    backend = lookup("backends", config.runner.backend, ("runner", "backend"))
+    if backend is not None:
+        check_options(getattr(backend, "Options", None), config.runner.options, ("runner", "options"))
+    for index, metric in enumerate(config.evaluator.metrics):
+        cls = lookup("metrics", metric.type, ("evaluator", "metrics", index, "type"))
+        if cls is not None:
+            check_options(getattr(cls, "Options", None), metric.options, ("evaluator", "metrics", index))
+    for index, fmt in enumerate(config.evaluator.report.formats):
+        lookup("reporters", fmt, ("evaluator", "report", "formats", index))
+    if config.generator.format is not None:
+        lookup("sources", config.generator.format, ("generator", "format"))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _absolute(path: Path, base_dir: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base_dir / path).resolve()
+
+
+# --------------------------------------------------------------------------- error messages
+
+
+def format_validation_error(
+    exc: ValidationError, source: YamlSource, root: type[BaseModel], prefix: Loc = ()
+) -> str:
+    """One line per problem: ``file:line: field.path: message (got value)``."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = (*prefix, *_clean_loc(error["loc"]))
+        lines.append(f"{source.where(loc)}: {format_loc(loc) or '<top>'}: {_message(error, root, loc, prefix)}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> Loc:
+    # pydantic adds pseudo-locations for unions and validators ("function-after[...]"); drop them.
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and "-" not in p))
+
+
+_BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+
+
+def _message(error: Any, root: type[BaseModel], loc: Loc, prefix: Loc) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _fields_at(root, loc[len(prefix) : -1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = f"; allowed keys: {', '.join(sorted(allowed))}" if allowed and not close else ""
+        return f"unknown key {key!r}{hint}{known}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind in _BOUNDS:
+        limit = next(iter(ctx.values()))
+        return f"must be {_BOUNDS[kind]} {limit} (got {value!r})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {value!r})"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} may only use letters, digits, '.', '_' and '-' (at most 64)"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if value is not None and not isinstance(value, (dict, list)) and kind != "value_error":
+        message += f" (got {value!r})"
+    return message
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names of the model found at ``loc`` inside ``model``, or [] if none."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = [a for a in typing.get_args(current) if a is not type(None)]
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            current = info.annotation if info else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            annotation = models[0] if models else args[0]
+        else:
+            return annotation

@@ -1,0 +1,169 @@
+"""One pydantic model per artifact line type, shared by whoever writes and whoever reads it.
+
+    dataset.jsonl  -> DatasetSample        results.jsonl -> RunResult
+    scores.jsonl   -> ScoreRecord          summary.json  -> Summary
+    manifest.json  -> DatasetManifest / RunManifest
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    # Artifacts written by a newer minor version may carry fields we do not know: keep reading.
+    model_config = ConfigDict(extra="ignore")
+
+
+class Message(Record):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class DatasetSample(Record):
+    id: str
+    input: str
+    expected: str | list[str] | None = None
+    messages: list[Message]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def prompt_text(self) -> str:
+        """The prompt for completion-mode backends: system preamble, blank line, user text."""
+        return "\n\n".join(m.content for m in self.messages if m.content)
+
+    def expected_list(self) -> list[str]:
+        if self.expected is None:
+            return []
+        return [self.expected] if isinstance(self.expected, str) else list(self.expected)
+
+
+class Usage(Record):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class ErrorInfo(Record):
+    type: str  # e.g. "RateLimitError", "Timeout", "ValueError"
+    message: str
+    status_code: int | None = None
+
+
+class RunResult(Record):
+    sample_id: str
+    repeat: int = 0
+    output: str | None = None
+    error: ErrorInfo | None = None
+    latency_ms: float = 0.0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None  # None: no price known for this model
+    cached: bool = False
+    attempts: int = 1
+    model: str | None = None
+    finish_reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ScoreRecord(Record):
+    sample_id: str
+    repeat: int = 0
+    metric: str
+    score: float
+    passed: bool | None = None  # None for metrics without a pass/fail notion
+    detail: dict[str, Any] | None = None
+
+
+class MetricSummary(Record):
+    name: str
+    type: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+    std: float
+    ci_method: str
+
+
+class ThresholdOutcome(Record):
+    """One gate: a metric threshold or a run-level limit, and whether it held."""
+
+    name: str  # e.g. "exact_match>=0.8", "error_rate<=0"
+    kind: Literal["metric", "limit"]
+    target: str  # metric name or limit name
+    min: float | None = None
+    max: float | None = None
+    value: float | None
+    passed: bool
+    reason: str | None = None
+
+
+class LatencySummary(Record):
+    mean: float = 0.0
+    p50: float = 0.0
+    p95: float = 0.0
+    max: float = 0.0
+
+
+class Summary(Record):
+    schema_version: int = SCHEMA_VERSION
+    pipeline: str
+    run_id: str
+    passed: bool
+    metrics: dict[str, MetricSummary]
+    thresholds: list[ThresholdOutcome]
+    n_samples: int
+    n_results: int
+    n_errors: int
+    error_rate: float
+    usage: Usage
+    cost_usd: float | None
+    latency_ms: LatencySummary
+
+
+class DatasetManifest(Record):
+    schema_version: int = SCHEMA_VERSION
+    dataset_id: str
+    content_hash: str  # sha256 of dataset.jsonl
+    n_samples: int
+    source: str
+    source_sha256: str
+    created_at: str
+    generator: dict[str, Any]  # the generator config that produced it
+
+
+class StageTiming(Record):
+    started_at: str
+    finished_at: str | None = None
+    seconds: float | None = None
+
+
+class RunManifest(Record):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    pipeline: str
+    config_hash: str
+    config: dict[str, Any]  # resolved and redacted
+    dataset: dict[str, Any]  # id, content_hash, path, n_samples
+    backend: str
+    model: str | None
+    params: dict[str, Any]
+    seed: int
+    versions: dict[str, str]
+    plugins: dict[str, str] = Field(default_factory=dict)
+    timings: dict[str, StageTiming] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)
+    status: Literal["running", "completed", "failed"] = "running"

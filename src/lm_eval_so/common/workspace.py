@@ -1,0 +1,225 @@
+"""The workspace owns the on-disk layout; nothing else invents paths.
+
+    <root>/datasets/<dataset_id>/<sha12>/dataset.jsonl, manifest.json
+    <root>/runs/<run_id>/pipeline.yaml, manifest.json, results.jsonl, scores.jsonl,
+                         summary.json, report.html, report.json
+    <root>/cache/
+
+Runs are never overwritten: a run directory is created with ``exist_ok=False`` and a suffix is
+added on a collision. Whole files are written atomically (temporary file + rename); JSONL
+streams are appended and flushed line by line so an interruption loses at most a torn last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ArtifactError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso_now() -> str:
+    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- file helpers
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(indent=2)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    atomic_write_text(path, text + "\n")
+
+
+def read_model(path: Path, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: not found") from None
+    except ValidationError as exc:
+        raise ArtifactError(f"{path}: not a valid {model.__name__}: {exc.errors()[0]['msg']}") from None
+
+
+class JsonlWriter:
+    """Appends one record per line and flushes each, so readers and resumes see whole lines."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle: IO[str] = path.open("a", encoding="utf-8")
+        self.count = 0
+
+    def write(self, record: BaseModel) -> None:
+        self._handle.write(record.model_dump_json() + "\n")
+        self._handle.flush()
+        self.count += 1
+
+    def write_many(self, records: Iterable[BaseModel]) -> None:
+        for record in records:
+            self._handle.write(record.model_dump_json() + "\n")
+            self.count += 1
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_jsonl(path: Path, model: type[M]) -> Iterator[M]:
+    """Read records line by line; a bad line is an error naming file and line."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: not found") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield model.model_validate_json(line)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"]) or "<line>"
+                raise ArtifactError(
+                    f"{path}:{number}: not a valid {model.__name__} ({field}: {first['msg']})"
+                ) from None
+
+
+def write_jsonl(path: Path, records: Iterable[BaseModel]) -> int:
+    """Write a whole JSONL file atomically; returns the number of records."""
+    lines = [r.model_dump_json() for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside one run directory."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def config(self) -> Path:
+        return self.path / "pipeline.yaml"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def results(self) -> Path:
+        return self.path / "results.jsonl"
+
+    @property
+    def scores(self) -> Path:
+        return self.path / "scores.jsonl"
+
+    @property
+    def summary(self) -> Path:
+        return self.path / "summary.json"
+
+    def report(self, fmt: str, suffix: str | None = None) -> Path:
+        return self.path / f"report.{suffix or fmt}"
+
+
+@dataclass(frozen=True)
+class DatasetDir:
+    path: Path
+
+    @property
+    def dataset(self) -> Path:
+        return self.path / "dataset.jsonl"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.json"
+
+
+class Workspace:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def dataset_dir(self, dataset_id: str, content_hash: str) -> DatasetDir:
+        return DatasetDir(self.datasets_dir / dataset_id / content_hash[:12])
+
+    def new_run(self, pipeline: str, config_hash: str) -> RunDir:
+        """Create a fresh run directory; never reuses an existing one."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
+        base = f"{stamp}-{pipeline}-{config_hash[:8]}"
+        for attempt in range(1, 10_000):
+            name = base if attempt == 1 else f"{base}-{attempt}"
+            try:
+                (self.runs_dir / name).mkdir()
+            except FileExistsError:
+                continue
+            return RunDir(self.runs_dir / name)
+        raise ArtifactError(f"{self.runs_dir}: cannot create a new run directory for {base}")
+
+    def run(self, run_id_or_path: str | Path) -> RunDir:
+        """An existing run, by id (in this workspace) or by path."""
+        candidate = Path(run_id_or_path)
+        if not candidate.is_dir():
+            candidate = self.runs_dir / str(run_id_or_path)
+        if not candidate.is_dir():
+            raise ArtifactError(f"{run_id_or_path}: no such run directory")
+        return RunDir(candidate.resolve())
+
+    def runs(self) -> list[RunDir]:
+        if not self.runs_dir.is_dir():
+            return []
+        return [RunDir(p) for p in sorted(self.runs_dir.iterdir()) if p.is_dir()]

@@ -1,0 +1,14 @@
+"""Wires the three stages together; the adapters (CLI, Python API, pytest) call into here."""
+
+from .pipeline import make_plan, prepare, run_pipeline, run_pipeline_async
+from .result import PipelineResult, Plan, SampleOutcome
+
+__all__ = [
+    "PipelineResult",
+    "Plan",
+    "SampleOutcome",
+    "make_plan",
+    "prepare",
+    "run_pipeline",
+    "run_pipeline_async",
+]

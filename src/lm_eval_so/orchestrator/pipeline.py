@@ -1,0 +1,142 @@
+"""Run Generator -> Runner -> Evaluator for one pipeline. Adapters (CLI, Python, pytest) call this."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..common.config import PipelineConfig, load_config
+from ..common.errors import BackendError
+from ..common.workspace import Workspace
+from ..evaluator import evaluate_run
+from ..generator import build_dataset, save_dataset
+from ..generator.generate import BuiltDataset
+from ..runner import check_backend, run_stage
+from .result import Plan, PipelineResult
+
+log = logging.getLogger("lm_eval_so")
+
+ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | PipelineConfig
+
+
+def prepare(
+    config: ConfigSource,
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[PipelineConfig, Workspace]:
+    """Load and validate the config, apply overrides, pick the workspace."""
+    source = config if isinstance(config, (Mapping, PipelineConfig)) else Path(config)
+    loaded = load_config(source)
+    if overrides:
+        loaded = loaded.with_overrides(**dict(overrides))
+    return loaded, Workspace(workspace_dir if workspace_dir is not None else loaded.workspace)
+
+
+async def run_pipeline_async(
+    config: ConfigSource,
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> PipelineResult:
+    """Run one pipeline end to end and return its :class:`PipelineResult`.
+
+    ``config`` is a path to ``pipeline.yaml`` (or its directory), a dict, or a
+    :class:`PipelineConfig`. ``overrides`` maps dotted fields to values
+    (``{"runner.model": "gpt-4o-mini"}``). ``dry_run`` validates and plans; it calls no model
+    and writes nothing.
+    """
+    cfg, workspace = prepare(config, workspace_dir=workspace_dir, overrides=overrides)
+    built = build_dataset(cfg)
+    if dry_run:
+        return PipelineResult(cfg.name, cfg.config_hash(), True, plan=make_plan(cfg, workspace, built))
+
+    dataset = save_dataset(built, workspace)
+    log.info("dataset %s: %d samples (%s)", dataset.dataset_id, dataset.n_samples,
+             "reused" if dataset.reused else "created")
+    outcome = await run_stage(cfg, dataset.path, workspace)
+    log.info("run %s: %d requests, %d errors", outcome.run.run_id,
+             outcome.stats.n_requests, outcome.stats.n_errors)
+    summary = evaluate_run(cfg, outcome.run, dataset.path, run_id=outcome.run.run_id)
+    return PipelineResult(
+        cfg.name,
+        cfg.config_hash(),
+        False,
+        run_dir=outcome.run.path,
+        dataset_path=dataset.path,
+        summary=summary,
+    )
+
+
+def run_pipeline(
+    config: ConfigSource,
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+) -> PipelineResult:
+    """Synchronous twin of :func:`run_pipeline_async`.
+
+    Works inside a running event loop too (e.g. Jupyter) by running in a helper thread.
+    """
+    coro_args: dict[str, Any] = {"workspace_dir": workspace_dir, "dry_run": dry_run, "overrides": overrides}
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_pipeline_async(config, **coro_args))
+    return _run_in_thread(config, coro_args)
+
+
+def _run_in_thread(config: ConfigSource, kwargs: dict[str, Any]) -> PipelineResult:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = asyncio.run(run_pipeline_async(config, **kwargs))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="lm-eval-so-pipeline")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    result: PipelineResult = box["result"]
+    return result
+
+
+def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) -> Plan:
+    try:
+        check_backend(cfg)
+        credentials = "ok"
+    except BackendError as exc:
+        credentials = f"NOT READY: {exc}"
+    metrics = [m.key for m in cfg.evaluator.metrics]
+    gates = [m.threshold.describe(m.key) for m in cfg.evaluator.metrics if m.threshold]
+    gates += [f"{name}<={limit.max:g}" for name, limit in cfg.evaluator.limits.items()]
+    n = len(built.samples)
+    return Plan(
+        pipeline=cfg.name,
+        config_path=str(cfg.path) if cfg.path else None,
+        workspace=str(workspace.root),
+        stages=["generator", "runner", "evaluator"],
+        dataset_id=built.dataset_id,
+        dataset_hash=built.content_hash,
+        n_samples=n,
+        backend=cfg.runner.backend,
+        model=cfg.runner.model,
+        mode=cfg.runner.mode,
+        repeats=cfg.runner.repeats,
+        n_requests=n * cfg.runner.repeats,
+        concurrency=cfg.runner.concurrency,
+        credentials=credentials,
+        metrics=metrics,
+        gates=gates,
+        reports=list(cfg.evaluator.report.formats),
+    )

@@ -1,0 +1,98 @@
+"""The backend contract: one request in, one completion out.
+
+A backend only talks to a model. The engine around it owns concurrency, timing, retries,
+cost and turning exceptions into result records, so a backend may simply raise.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ...common.config import RunnerConfig
+from ...common.records import DatasetSample, Message, Usage
+
+Mode = Literal["chat", "completion"]
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Request:
+    sample: DatasetSample
+    repeat: int
+    mode: Mode
+    params: dict[str, Any]  # GenerationParams without the unset ones
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.sample.messages
+
+    @property
+    def prompt(self) -> str:
+        return self.sample.prompt_text()
+
+
+@dataclass
+class Completion:
+    text: str
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend may know besides its config."""
+
+    base_dir: Path  # the pipeline.yaml's directory
+    seed: int
+
+
+class Backend(ABC):
+    """Subclass, set ``name``, implement :meth:`complete`; register under ``lm_eval_so.backends``."""
+
+    name: ClassVar[str]
+    #: Mode used when ``runner.mode`` is not set.
+    default_mode: ClassVar[Mode] = "chat"
+    #: Upper bound on useful concurrency (an in-process model serves one call at a time).
+    max_concurrency: ClassVar[int | None] = None
+    #: Model of ``runner.options``; validated when the pipeline is loaded.
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
+        self.config = config
+        self.context = context
+        self.options = self.Options.model_validate(config.options)
+
+    @classmethod
+    def check(cls, config: RunnerConfig, context: BackendContext) -> None:
+        """Fail fast (raise ``BackendError``) before any sample runs: missing key, bad model."""
+
+    @property
+    def mode(self) -> Mode:
+        return self.config.mode or self.default_mode
+
+    @property
+    def model_name(self) -> str | None:
+        return self.config.model
+
+    async def start(self) -> None:
+        """Open clients or load models; called once before the first request."""
+
+    @abstractmethod
+    async def complete(self, request: Request) -> Completion:
+        """Answer one request. Raise on failure; the engine records the error."""
+
+    async def aclose(self) -> None:
+        """Release clients or models."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for the run manifest (never secrets)."""
+        return {"backend": self.name, "model": self.model_name, "mode": self.mode}
