@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from cli_helpers import run_cli
 
 GOOD_CSV = "id,input,expected\n1,What is 2+2?,4\n2,Capital of France?,Paris\n"
 
@@ -51,7 +51,10 @@ def assert_clean_error(proc, *fragments: str) -> None:  # type: ignore[no-untype
         ),
         pytest.param(
             BASE + "  params:\n    temperature: hot\n",
-            ["pipeline.yaml:8: runner.params.temperature: input should be a valid number", "(got 'hot')"],
+            [
+                "pipeline.yaml:8: runner.params.temperature: input should be a valid number",
+                "(got 'hot')",
+            ],
             id="wrong-type",
         ),
         pytest.param(
@@ -104,7 +107,10 @@ def test_usage_error_exits_2() -> None:
 
 def test_dry_run_plans_without_calling_a_model(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
-    proc = run_cli(["run", path, "--dry-run", "--workspace-dir", tmp_path / "ws"], env={"OPENAI_API_KEY": "sk-x"})
+    proc = run_cli(
+        ["run", path, "--dry-run", "--workspace-dir", tmp_path / "ws"],
+        env={"OPENAI_API_KEY": "sk-x"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 samples" in proc.stdout
     assert "openai, model gpt-4o-mini" in proc.stdout

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import SEED, run_cli
-
+from cli_helpers import SEED, run_cli
 from lm_eval_so import run_pipeline
 from lm_eval_so.common.records import RunResult
 
@@ -35,8 +34,15 @@ def test_seed_yaml_runs_against_compatible_server(fake_openai, tmp_path: Path, m
 
     # Every artifact exists, and the key is in none of them.
     names = {p.name for p in result.run_dir.iterdir()}
-    assert {"pipeline.yaml", "manifest.json", "results.jsonl", "scores.jsonl", "summary.json",
-            "report.html", "report.json"} <= names
+    assert {
+        "pipeline.yaml",
+        "manifest.json",
+        "results.jsonl",
+        "scores.jsonl",
+        "summary.json",
+        "report.html",
+        "report.json",
+    } <= names
     for path in result.run_dir.iterdir():
         assert "sk-test-seed-0123456789" not in path.read_text(), path.name
 
@@ -47,7 +53,9 @@ def test_auth_failure_becomes_error_results(fake_openai, tmp_path: Path) -> None
     proc = run_cli(["run", SEED, "--workspace-dir", tmp_path], env=env)
     assert proc.returncode == 0 or proc.returncode == 1, proc.stderr
     run_dir = Path(proc.stdout.strip())
-    results = [RunResult.model_validate_json(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    results = [
+        RunResult.model_validate_json(line) for line in (run_dir / "results.jsonl").read_text().splitlines()
+    ]
     assert len(results) == 4
     assert all(r.error is not None and r.error.status_code == 401 for r in results)
     summary = json.loads((run_dir / "summary.json").read_text())

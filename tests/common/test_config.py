@@ -51,15 +51,16 @@ def test_defaults_fill_the_rest(tmp_path: Path) -> None:
 
 def test_out_of_range_value_names_file_line_and_field(tmp_path: Path) -> None:
     text = MINIMAL + "runner:\n  params:\n    temperature: 7\n"
-    assert error_of(text, tmp_path) == (
-        "pipeline.yaml:6: runner.params.temperature: must be <= 2.0 (got 7)"
-    )
+    assert error_of(text, tmp_path) == ("pipeline.yaml:6: runner.params.temperature: must be <= 2.0 (got 7)")
 
 
 def test_unknown_key_gets_did_you_mean(tmp_path: Path) -> None:
     text = MINIMAL + "runner:\n  concurency: 4\n"
     message = error_of(text, tmp_path)
-    assert message == "pipeline.yaml:5: runner.concurency: unknown key 'concurency' (did you mean 'concurrency'?)"
+    assert (
+        message
+        == "pipeline.yaml:5: runner.concurency: unknown key 'concurency' (did you mean 'concurrency'?)"
+    )
 
 
 def test_unknown_key_without_close_match_lists_allowed(tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_interpolation_with_default_and_escape(tmp_path: Path) -> None:
     config = load(text, tmp_path, env={"MODEL": "gpt-4o-mini"})
     assert config.runner.model == "gpt-4o-mini"
     assert config.generator.source == tmp_path / "data" / "q.csv"
-    assert config.runner.base_url == ""
+    assert config.runner.base_url is None  # empty means "the SDK default"
     assert config.description == "costs ${DOLLARS}"
 
 
@@ -152,7 +153,10 @@ def test_shorthands(tmp_path: Path) -> None:
     assert config.runner.params.stop == ["END"]
     threshold = config.evaluator.metrics[0].threshold
     assert threshold is not None and threshold.min == 0.8 and threshold.max is None
-    assert [(n, lim.max) for n, lim in config.evaluator.limits.items()] == [("error_rate", 0), ("cost_usd", 1.5)]
+    assert [(n, lim.max) for n, lim in config.evaluator.limits.items()] == [
+        ("error_rate", 0),
+        ("cost_usd", 1.5),
+    ]
 
 
 def test_config_hash_ignores_workspace_but_not_the_experiment(tmp_path: Path) -> None:

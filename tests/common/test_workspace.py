@@ -67,5 +67,20 @@ def test_run_lookup_by_id_or_path(tmp_path: Path) -> None:
 
 def test_redactor_replaces_secrets_everywhere() -> None:
     redactor = Redactor(["sk-secret-123456", "abc"])  # too-short values are ignored
-    data = {"url": "http://h/?key=sk-secret-123456", "list": ["sk-secret-123456"], "n": 3, "w": "abc"}
+    data = {
+        "url": "http://h/?key=sk-secret-123456",
+        "list": ["sk-secret-123456"],
+        "n": 3,
+        "w": "abc",
+    }
     assert redactor.obj(data) == {"url": "http://h/?key=***", "list": ["***"], "n": 3, "w": "abc"}
+
+
+def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    target = tmp_path / "report.html"
+    atomic_write_json(target, {})
+    plain = tmp_path / "plain.txt"
+    plain.write_text("")
+    assert os.stat(target).st_mode & 0o777 == os.stat(plain).st_mode & 0o777

@@ -10,9 +10,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -51,8 +53,8 @@ class GeneratorConfig(StrictModel):
     source: Path = Field(description="CSV, JSONL or JSON file, relative to pipeline.yaml.")
     format: str | None = Field(None, description="Source format; inferred from the suffix.")
     dataset_id: SafeName | None = Field(None, description="Dataset name; the source stem by default.")
-    fields: FieldMap = Field(default_factory=FieldMap)  # type: ignore[arg-type]
-    prompt: PromptConfig = Field(default_factory=PromptConfig)  # type: ignore[arg-type]
+    fields: FieldMap = Field(default_factory=FieldMap)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
     limit: int | None = Field(None, gt=0, description="Keep at most this many samples.")
     shuffle: bool = Field(False, description="Shuffle (with `seed`) before applying `limit`.")
     seed: int | None = Field(None, description="Shuffle seed; the pipeline seed by default.")
@@ -95,18 +97,28 @@ class Pricing(StrictModel):
 
 class RunnerConfig(StrictModel):
     backend: str = Field("openai", description="openai, llamacpp, python, or a plugin's name.")
-    model: str | None = Field(None, description="Model name; llamacpp: a .gguf path (packaged Gemma by default).")
-    base_url: str | None = Field(None, description="Any OpenAI-compatible server; OPENAI_BASE_URL by default.")
+    model: str | None = Field(
+        None, description="Model name; llamacpp: a .gguf path (packaged Gemma by default)."
+    )
+    base_url: str | None = Field(
+        None, description="Any OpenAI-compatible server; OPENAI_BASE_URL by default."
+    )
     api_key_env: str | None = Field("OPENAI_API_KEY", description="Name of the variable holding the key.")
     mode: Literal["chat", "completion"] | None = Field(None, description="Backend default when unset.")
     function: str | None = Field(None, description="python backend: `package.module:function`.")
-    params: GenerationParams = Field(default_factory=GenerationParams)  # type: ignore[arg-type]
+    params: GenerationParams = Field(default_factory=GenerationParams)
     concurrency: int = Field(8, ge=1, le=4096)
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=20)
     repeats: int = Field(1, ge=1, le=1000, description="Calls per sample (pass@k, variance).")
     pricing: Pricing | None = Field(None, description="Overrides the built-in price table.")
     options: dict[str, Any] = Field(default_factory=dict, description="Backend-specific options.")
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `base_url: ${OPENAI_BASE_URL:-}` means "the SDK default" when the variable is empty.
+        return None if value == "" else value
 
 
 # --------------------------------------------------------------------------- evaluator
@@ -196,8 +208,8 @@ class EvaluatorConfig(StrictModel):
     metrics: list[MetricConfig] = Field(
         default_factory=lambda: [MetricConfig(type="exact_match")], min_length=1
     )
-    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
-    report: ReportConfig = Field(default_factory=ReportConfig)  # type: ignore[arg-type]
+    limits: Limits = Field(default_factory=Limits)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> EvaluatorConfig:
@@ -212,14 +224,29 @@ class EvaluatorConfig(StrictModel):
 # --------------------------------------------------------------------------- pipeline
 
 
+@dataclass(frozen=True)
+class Gate:
+    """A threshold on a metric's mean or a run-level limit, e.g. ``exact_match>=0.8``."""
+
+    name: str
+    kind: Literal["metric", "limit"]
+    target: str
+    min: float | None
+    max: float | None
+
+
 class PipelineConfig(StrictModel):
     name: SafeName
     description: str | None = None
     workspace: Path = Field(Path("workspace"), description="Relative to pipeline.yaml.")
     seed: int = Field(0, description="Drives shuffling and sampling seeds.")
+    requires_env: list[str] = Field(
+        default_factory=list,
+        description="Variables that must be set to run; pytest skips the pipeline without them.",
+    )
     generator: GeneratorConfig
-    runner: RunnerConfig = Field(default_factory=RunnerConfig)  # type: ignore[arg-type]
-    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig)  # type: ignore[arg-type]
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig)
 
     # Where the config came from; not part of the schema.
     _path: Path | None = None
@@ -244,14 +271,31 @@ class PipelineConfig(StrictModel):
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def gates(self) -> list[Gate]:
+        """Every threshold and limit, named as reports and pytest items name them."""
+        gates = [
+            Gate(m.threshold.describe(m.key), "metric", m.key, m.threshold.min, m.threshold.max)
+            for m in self.evaluator.metrics
+            if m.threshold is not None
+        ]
+        gates += [
+            Gate(f"{name}<={limit.max:g}", "limit", name, None, limit.max)
+            for name, limit in self.evaluator.limits.items()
+        ]
+        return gates
+
+    def missing_env(self) -> list[str]:
+        return [name for name in self.requires_env if not os.environ.get(name)]
+
     def with_overrides(self, **changes: Any) -> PipelineConfig:
         """A copy with dotted-path overrides (``{"runner.model": "x"}``), re-validated."""
-        data = self.model_dump(mode="python", exclude_unset=False)
+        # Only what was set, so defaults stay defaults (``model_fields_set`` keeps its meaning).
+        data = self.model_dump(mode="python", exclude_unset=True)
         for dotted, value in changes.items():
             target = data
             *parents, last = dotted.split(".")
             for part in parents:
-                target = target[part]
+                target = target.setdefault(part, {})
             target[last] = value
         clone = type(self).model_validate(data)
         clone._path, clone._secrets = self._path, self._secrets
@@ -295,7 +339,9 @@ def config_from_text(text: str, path: Path, env: Mapping[str, str] | None = None
 
 def _validate(source: YamlSource, base_dir: Path, path: Path | None = None) -> PipelineConfig:
     if not isinstance(source.data, dict):
-        raise ConfigError(f"{source.where(())}: the pipeline must be a mapping of keys (name, generator, ...)")
+        raise ConfigError(
+            f"{source.where(())}: the pipeline must be a mapping of keys (name, generator, ...)"
+        )
     try:
         config = PipelineConfig.model_validate(source.data)
     except ValidationError as exc:
@@ -359,7 +405,9 @@ def format_validation_error(
     lines = []
     for error in exc.errors(include_url=False):
         loc = (*prefix, *_clean_loc(error["loc"]))
-        lines.append(f"{source.where(loc)}: {format_loc(loc) or '<top>'}: {_message(error, root, loc, prefix)}")
+        lines.append(
+            f"{source.where(loc)}: {format_loc(loc) or '<top>'}: {_message(error, root, loc, prefix)}"
+        )
     return "\n".join(dict.fromkeys(lines))
 
 

@@ -1,8 +1,8 @@
 """One pydantic model per artifact line type, shared by whoever writes and whoever reads it.
 
-    dataset.jsonl  -> DatasetSample        results.jsonl -> RunResult
-    scores.jsonl   -> ScoreRecord          summary.json  -> Summary
-    manifest.json  -> DatasetManifest / RunManifest
+dataset.jsonl  -> DatasetSample        results.jsonl -> RunResult
+scores.jsonl   -> ScoreRecord          summary.json  -> Summary
+manifest.json  -> DatasetManifest / RunManifest
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from ..common.config import PipelineConfig, load_config
-from ..common.errors import BackendError
+from ..common.errors import BackendError, ConfigError
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
 from ..generator import build_dataset, save_dataset
 from ..generator.generate import BuiltDataset
 from ..runner import check_backend, run_stage
-from .result import Plan, PipelineResult
+from .result import PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")
 
@@ -35,6 +35,10 @@ def prepare(
     loaded = load_config(source)
     if overrides:
         loaded = loaded.with_overrides(**dict(overrides))
+    missing = loaded.missing_env()
+    if missing:
+        where = loaded.path.name if loaded.path else "config"
+        raise ConfigError(f"{where}: requires_env: {', '.join(missing)} not set")
     return loaded, Workspace(workspace_dir if workspace_dir is not None else loaded.workspace)
 
 
@@ -58,11 +62,19 @@ async def run_pipeline_async(
         return PipelineResult(cfg.name, cfg.config_hash(), True, plan=make_plan(cfg, workspace, built))
 
     dataset = save_dataset(built, workspace)
-    log.info("dataset %s: %d samples (%s)", dataset.dataset_id, dataset.n_samples,
-             "reused" if dataset.reused else "created")
+    log.info(
+        "dataset %s: %d samples (%s)",
+        dataset.dataset_id,
+        dataset.n_samples,
+        "reused" if dataset.reused else "created",
+    )
     outcome = await run_stage(cfg, dataset.path, workspace)
-    log.info("run %s: %d requests, %d errors", outcome.run.run_id,
-             outcome.stats.n_requests, outcome.stats.n_errors)
+    log.info(
+        "run %s: %d requests, %d errors",
+        outcome.run.run_id,
+        outcome.stats.n_requests,
+        outcome.stats.n_errors,
+    )
     summary = evaluate_run(cfg, outcome.run, dataset.path, run_id=outcome.run.run_id)
     return PipelineResult(
         cfg.name,
@@ -85,7 +97,11 @@ def run_pipeline(
 
     Works inside a running event loop too (e.g. Jupyter) by running in a helper thread.
     """
-    coro_args: dict[str, Any] = {"workspace_dir": workspace_dir, "dry_run": dry_run, "overrides": overrides}
+    coro_args: dict[str, Any] = {
+        "workspace_dir": workspace_dir,
+        "dry_run": dry_run,
+        "overrides": overrides,
+    }
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -118,8 +134,7 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
     except BackendError as exc:
         credentials = f"NOT READY: {exc}"
     metrics = [m.key for m in cfg.evaluator.metrics]
-    gates = [m.threshold.describe(m.key) for m in cfg.evaluator.metrics if m.threshold]
-    gates += [f"{name}<={limit.max:g}" for name, limit in cfg.evaluator.limits.items()]
+    gates = [gate.name for gate in cfg.gates()]
     n = len(built.samples)
     return Plan(
         pipeline=cfg.name,

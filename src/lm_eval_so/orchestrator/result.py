@@ -39,8 +39,15 @@ class Plan:
             ("workspace", self.workspace),
             ("stages", " -> ".join(self.stages)),
             ("dataset", f"{self.dataset_id} @ {self.dataset_hash[:12]}: {self.n_samples} samples"),
-            ("backend", f"{self.backend}, model {self.model or '(default)'}, mode {self.mode or '(default)'}"),
-            ("requests", f"{self.n_requests} ({self.n_samples} samples x {self.repeats} repeats), concurrency {self.concurrency}"),
+            (
+                "backend",
+                f"{self.backend}, model {self.model or '(default)'}, mode {self.mode or '(default)'}",
+            ),
+            (
+                "requests",
+                f"{self.n_requests} ({self.n_samples} samples x {self.repeats} repeats), "
+                f"concurrency {self.concurrency}",
+            ),
             ("credentials", self.credentials),
             ("metrics", ", ".join(self.metrics)),
             ("gates", ", ".join(self.gates) or "none (the run passes if it completes)"),

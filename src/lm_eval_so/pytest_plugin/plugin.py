@@ -1,2 +1,176 @@
-"""pytest plugin entry point (``pytest11``). The collection and reporting hooks arrive with
-the pytest-plugin work; until then this module registers nothing."""
+"""lm-eval-so as a pytest plugin (entry point ``pytest11``): pipeline.yaml files are tests.
+
+    pytest evals/                         # each threshold and limit is a test item
+    pytest -n auto --junitxml=out.xml --html=report.html
+
+Options (command line, or ini without the dashes): ``--lm-eval-workspace``,
+``--lm-eval-model``, ``--lm-eval-limit``; ini ``lm_eval_patterns`` chooses the file names.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Generator
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .collect import OVERRIDES_KEY, RESULT_KEY, RUNS_KEY, GateItem, PipelineFile
+from .fixtures import lm_eval  # noqa: F401  (fixture)
+from .runs import SessionRuns
+from .summary import SessionTable
+
+DEFAULT_PATTERNS = ["pipeline.yaml", "pipeline.yml", "*.pipeline.yaml", "*.pipeline.yml"]
+STALE_SESSION_S = 24 * 3600
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lm-eval-so", "LLM evaluations (lm-eval-so)")
+    group.addoption(
+        "--lm-eval-workspace",
+        metavar="DIR",
+        help="workspace for every pipeline (default: each pipeline's own)",
+    )
+    group.addoption(
+        "--lm-eval-model",
+        metavar="NAME",
+        help="run every pipeline against this model instead (runner.model)",
+    )
+    group.addoption(
+        "--lm-eval-limit", metavar="N", type=int, help="smoke mode: at most N samples per pipeline"
+    )
+    parser.addini(
+        "lm_eval_patterns",
+        "file name patterns collected as pipelines",
+        type="linelist",
+        default=DEFAULT_PATTERNS,
+    )
+    parser.addini("lm_eval_workspace", "default for --lm-eval-workspace", default="")
+    parser.addini("lm_eval_model", "default for --lm-eval-model", default="")
+    parser.addini("lm_eval_limit", "default for --lm-eval-limit", default="")
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(f"--lm-eval-{name}")
+    if value in (None, ""):
+        value = config.getini(f"lm_eval_{name}") or None
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workspace = _option(config, "workspace")
+    workspace_dir = Path(workspace).resolve() if workspace else None
+    # xdist gives every worker the same run uid; without xdist this process is the session.
+    workerinput = getattr(config, "workerinput", None)
+    session_id = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+    config.stash[RUNS_KEY] = SessionRuns(session_id, workspace_dir)
+    overrides: dict[str, Any] = {}
+    if model := _option(config, "model"):
+        overrides["runner.model"] = model
+    if limit := _option(config, "limit"):
+        overrides["generator.limit"] = int(limit)
+    config.stash[OVERRIDES_KEY] = overrides
+    config.pluginmanager.register(SessionState(config), "lm_eval_so_session")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # A workspace holds resolved copies of pipeline.yaml in every run: never collect those.
+    if (collection_path / "runs").is_dir() and (collection_path / "datasets").is_dir():
+        return True
+    if collection_path.name == ".pytest-sessions":
+        return True
+    return None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    patterns = parent.config.getini("lm_eval_patterns")
+    if any(fnmatch(file_path.name, pattern) for pattern in patterns):
+        return PipelineFile.from_parent(parent, path=file_path)
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if isinstance(item, GateItem) and call.when == "call" and item.config.pluginmanager.hasplugin("html"):
+        result = item.stash.get(RESULT_KEY, None)
+        if result is not None:
+            report.extras = [*getattr(report, "extras", []), *_html_extras(item.config, result)]
+    return report
+
+
+def _html_extras(config: pytest.Config, result: Any) -> list[dict[str, Any]]:
+    from pytest_html import extras
+
+    summary = result.summary
+    rows = "".join(
+        f"<tr><td>{html.escape(m.name)}</td><td>{m.mean:.4g}</td>"
+        f"<td>[{m.ci_low:.4g}, {m.ci_high:.4g}]</td><td>{m.n}</td></tr>"
+        for m in summary.metrics.values()
+    )
+    cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
+    block = (
+        f"<div><b>{html.escape(result.pipeline)}</b> run {html.escape(result.run_id or '')}: "
+        f"{summary.n_results} calls, {summary.n_errors} errors, {summary.usage.total_tokens} tokens, "
+        f"cost {cost}<table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th></tr>"
+        f"{rows}</table></div>"
+    )
+    found = [extras.html(block)]
+    report_path = result.report_path("html")
+    if report_path is not None:
+        found.append(extras.url(_link(config, report_path), name="pipeline report"))
+    return found
+
+
+def _link(config: pytest.Config, target: Path) -> str:
+    # Relative to the pytest-html file when there is one, so the pair can be archived together.
+    html_path = getattr(config.option, "htmlpath", None)
+    if html_path:
+        return os.path.relpath(target, Path(html_path).resolve().parent)
+    return target.as_uri()
+
+
+class SessionState:
+    """Per-process session state, registered as a plugin so its methods are hooks."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.table = SessionTable()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        runs = self.config.stash[RUNS_KEY]
+        if runs.workspace_dir is not None:
+            _remove_stale_sessions(runs.workspace_dir / ".pytest-sessions")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Under xdist this runs on the controller with the workers' reports: the table is complete.
+        self.table.add(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # workers report to the controller, which prints the table once
+        lines = self.table.render()
+        if lines:
+            terminalreporter.write_sep("=", "lm-eval-so summary")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        if self.table.rows:
+            prefix.append(self.table.render_html())
+
+
+def _remove_stale_sessions(root: Path) -> None:
+    if not root.is_dir():
+        return
+    cutoff = time.time() - STALE_SESSION_S
+    for entry in root.iterdir():
+        if entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)

@@ -1,0 +1,35 @@
+"""Metrics: the contract, and :func:`build_metric` to make one from ``evaluator.metrics[i]``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ValidationError
+
+from ...common.config import MetricConfig
+from ...common.errors import ConfigError, PluginError
+from ...common.registry import registry
+from .base import Metric, MetricScore
+
+
+def build_metric(config: MetricConfig) -> Metric:
+    """Look the metric type up in the registry and configure it with its validated options.
+
+    Options are normally checked when the pipeline loads (with file and line); this check
+    covers configs built in code.
+    """
+    cls = registry.get("metrics", config.type)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        info = registry.info("metrics", config.type)
+        raise PluginError(f"metric {config.type!r} from {info.dist} ({info.value}) is not a Metric subclass")
+    options_model: type[BaseModel] = cls.Options
+    try:
+        options = options_model.model_validate(config.options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<options>'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"evaluator.metrics: {config.key}: {problems}") from None
+    return cls(options)
+
+
+__all__ = ["Metric", "MetricScore", "build_metric"]

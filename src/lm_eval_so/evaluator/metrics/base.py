@@ -34,9 +34,20 @@ class Metric(ABC):
     #: Pass/fail metrics get Wilson intervals; continuous ones a normal-approximation interval.
     binary: ClassVar[bool] = True
     requires_expected: ClassVar[bool] = True
+    #: The range every score lies in; confidence intervals are clamped to it. None: unbounded.
+    score_range: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
 
     def __init__(self, options: BaseModel | None = None) -> None:
         self.options = options if options is not None else self.Options()
+
+    @property
+    def needs_expected(self) -> bool:
+        """Whether this configured metric needs ``sample.expected``.
+
+        ``requires_expected`` by default; a metric whose options can supply the reference
+        (``regex`` with a ``pattern``) overrides this.
+        """
+        return self.requires_expected
 
     @abstractmethod
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:

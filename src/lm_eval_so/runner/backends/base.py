@@ -45,6 +45,8 @@ class Completion:
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
+    #: Calls it took, retries included (a client that retries internally may report them).
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,19 @@ class BackendContext:
 
 
 class Backend(ABC):
-    """Subclass, set ``name``, implement :meth:`complete`; register under ``lm_eval_so.backends``."""
+    """Subclass, set ``name``, implement :meth:`complete`; register in ``lm_eval_so.backends``."""
 
     name: ClassVar[str]
     #: Mode used when ``runner.mode`` is not set.
     default_mode: ClassVar[Mode] = "chat"
     #: Upper bound on useful concurrency (an in-process model serves one call at a time).
     max_concurrency: ClassVar[int | None] = None
+    #: True when the backend enforces ``runner.timeout_s`` itself (e.g. per HTTP attempt);
+    #: otherwise the engine puts a deadline around every :meth:`complete` call.
+    enforces_timeout: ClassVar[bool] = False
+    #: True when a call costs nothing unless ``runner.pricing`` says otherwise (in-process
+    #: models, the user's own function); False means "look the model up in the price table".
+    is_local: ClassVar[bool] = False
     #: Model of ``runner.options``; validated when the pipeline is loaded.
     Options: ClassVar[type[BaseModel]] = NoOptions
 
@@ -71,7 +79,7 @@ class Backend(ABC):
         self.context = context
         self.options = self.Options.model_validate(config.options)
 
-    @classmethod
+    @classmethod  # noqa: B027  (optional hook)
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
         """Fail fast (raise ``BackendError``) before any sample runs: missing key, bad model."""
 
@@ -83,14 +91,18 @@ class Backend(ABC):
     def model_name(self) -> str | None:
         return self.config.model
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027  (optional hook)
         """Open clients or load models; called once before the first request."""
 
     @abstractmethod
     async def complete(self, request: Request) -> Completion:
-        """Answer one request. Raise on failure; the engine records the error."""
+        """Answer one request.
 
-    async def aclose(self) -> None:
+        Raise on failure: the engine records the error, with the exception's int ``attempts``
+        attribute when it has one (a client that retried internally).
+        """
+
+    async def aclose(self) -> None:  # noqa: B027  (optional hook)
         """Release clients or models."""
 
     def describe(self) -> dict[str, Any]:

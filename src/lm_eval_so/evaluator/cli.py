@@ -1,0 +1,101 @@
+"""Score an existing run on its own: ``python -m lm_eval_so.evaluator.cli RUN_DIR``.
+
+By default the config is the run's resolved ``pipeline.yaml`` and the dataset path comes from
+its ``manifest.json``; ``--config`` re-scores the run with other metrics or thresholds.
+Prints the summary on stderr and the run directory on stdout.
+Exit codes: 0 thresholds met, 1 not met, 2 usage, config or artifact error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from ..common.config import load_config
+from ..common.errors import ArtifactError
+from ..common.records import RunManifest, Summary
+from ..common.workspace import RunDir, read_model
+from .evaluate import evaluate_run
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to score")
+    parser.add_argument(
+        "--config",
+        metavar="PIPELINE_YAML",
+        help="pipeline to score with (default: RUN_DIR/pipeline.yaml)",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="dataset.jsonl (default: the one named in RUN_DIR/manifest.json)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.run_dir)
+    if not path.is_dir():
+        raise ArtifactError(f"{path}: no such run directory")
+    run_dir = RunDir(path.resolve())
+    config_path = Path(args.config) if args.config else run_dir.config
+    if not config_path.exists():
+        raise ArtifactError(f"{config_path}: not found; pass --config PIPELINE_YAML")
+    config = load_config(config_path)
+    dataset = Path(args.dataset) if args.dataset else dataset_from_manifest(run_dir)
+    summary = evaluate_run(config, run_dir, dataset, run_id=run_dir.run_id)
+    info(format_summary(summary))
+    print(run_dir.path)
+    return EXIT_OK if summary.passed else EXIT_THRESHOLDS
+
+
+def dataset_from_manifest(run_dir: RunDir) -> Path:
+    if not run_dir.manifest.exists():
+        raise ArtifactError(f"{run_dir.manifest}: not found; pass --dataset PATH")
+    manifest = read_model(run_dir.manifest, RunManifest)
+    recorded = manifest.dataset.get("path")
+    if not recorded:
+        raise ArtifactError(f"{run_dir.manifest}: names no dataset path; pass --dataset PATH")
+    dataset = Path(str(recorded))
+    # A relative path is taken as relative to the run directory, not to wherever we run from.
+    return dataset if dataset.is_absolute() else run_dir.path / dataset
+
+
+def format_summary(summary: Summary) -> str:
+    """A plain-text table of metrics, run figures and gates, for the terminal."""
+    header = ("metric", "mean", "95% CI", "n")
+    rows = [
+        (m.name, f"{m.mean:.3f}", f"{m.ci_low:.3f}-{m.ci_high:.3f}", str(m.n))
+        for m in summary.metrics.values()
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    ]
+    cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
+    lines.append(
+        f"{summary.n_results} results for {summary.n_samples} samples, "
+        f"{summary.n_errors} errors ({summary.error_rate:.1%}), "
+        f"{summary.usage.total_tokens} tokens, cost {cost}, "
+        f"latency p50 {summary.latency_ms.p50:.0f} ms p95 {summary.latency_ms.p95:.0f} ms"
+    )
+    for outcome in summary.thresholds:
+        mark = "PASS" if outcome.passed else "FAIL"
+        reason = f": {outcome.reason}" if outcome.reason else ""
+        lines.append(f"  {mark}  {outcome.name}{reason}")
+    lines.append(f"{summary.pipeline}: {'PASSED' if summary.passed else 'FAILED'} ({summary.run_id})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lm-eval-so evaluator", description="Score a run; write scores, summary and reports."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

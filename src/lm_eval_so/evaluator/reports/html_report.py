@@ -1,0 +1,140 @@
+"""``report.html``: one self-contained page (inline CSS, no scripts, fonts or network).
+
+Numbers are formatted here and the template only lays them out. Jinja2 autoescapes every
+value, so model output such as ``<script>`` is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...common.records import MetricSummary, ScoreRecord, Summary, ThresholdOutcome
+from ...common.workspace import atomic_write_text
+from .base import ReportData, Reporter, SampleRow
+
+TEMPLATE = "report.html.j2"
+
+
+class HtmlReporter(Reporter):
+    format: ClassVar[str] = "html"
+    suffix: ClassVar[str] = "html"
+
+    def write(self, data: ReportData, path: Path) -> None:
+        atomic_write_text(path, render(data))
+
+
+def render(data: ReportData) -> str:
+    # Imported here: only runs that ask for an HTML report pay for jinja2.
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(__package__ or "lm_eval_so.evaluator.reports", "templates"),
+        autoescape=True,  # every value is escaped, whatever the template's file name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template(TEMPLATE).render(**view(data))
+
+
+# --------------------------------------------------------------------------- view model
+
+
+def view(data: ReportData) -> dict[str, Any]:
+    """Everything the template shows, as display-ready strings."""
+    summary, run = data.summary, data.manifest
+    metric_names = list(summary.metrics)
+    rows = [_sample_row(row, metric_names) for row in data.rows]
+    return {
+        "summary": summary,
+        "backend": run.get("backend") or "-",
+        "model": run.get("model") or "-",
+        "dataset": _dataset_label(run.get("dataset")),
+        "version": (run.get("versions") or {}).get("lm-eval-so"),
+        "metrics": [_metric_row(m, summary.thresholds) for m in summary.metrics.values()],
+        "stats": _run_stats(summary),
+        "gates": [_gate_row(o) for o in summary.thresholds],
+        "metric_names": metric_names,
+        "show_repeat": any(row.result.repeat for row in data.rows),
+        "n_failing": sum(1 for row in rows if row["failed"]),
+        # Failing samples first; sorted() is stable, so run order is kept within each group.
+        "rows": sorted(rows, key=lambda row: not row["failed"]),
+    }
+
+
+def _dataset_label(dataset: Any) -> str:
+    if not isinstance(dataset, dict):
+        return "-"
+    label = str(dataset.get("id") or "-")
+    digest = dataset.get("content_hash")
+    return f"{label} @ {str(digest)[:12]}" if digest else label
+
+
+def _metric_row(metric: MetricSummary, outcomes: list[ThresholdOutcome]) -> dict[str, Any]:
+    gates = [o for o in outcomes if o.kind == "metric" and o.target == metric.name]
+    return {
+        "name": metric.name,
+        "type": metric.type,
+        "mean": _num(metric.mean) if metric.n else "-",
+        "ci": f"{_num(metric.ci_low)} – {_num(metric.ci_high)}" if metric.n else "-",
+        "ci_method": metric.ci_method,
+        "n": metric.n,
+        "gates": [{"name": o.name, "passed": o.passed} for o in gates],
+    }
+
+
+def _run_stats(summary: Summary) -> list[tuple[str, str]]:
+    usage, latency = summary.usage, summary.latency_ms
+    cost = "unknown (no pricing)" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
+    return [
+        ("samples", f"{summary.n_samples}"),
+        ("results", f"{summary.n_results}"),
+        ("errors", f"{summary.n_errors} ({summary.error_rate:.1%})"),
+        (
+            "tokens",
+            f"{usage.total_tokens:,} ({usage.prompt_tokens:,} prompt, "
+            f"{usage.completion_tokens:,} completion)",
+        ),
+        ("cost", cost),
+        ("latency p50 / p95", f"{latency.p50:,.0f} ms / {latency.p95:,.0f} ms"),
+        ("latency mean / max", f"{latency.mean:,.0f} ms / {latency.max:,.0f} ms"),
+    ]
+
+
+def _gate_row(outcome: ThresholdOutcome) -> dict[str, Any]:
+    return {
+        "name": outcome.name,
+        "kind": outcome.kind,
+        "value": "-" if outcome.value is None else _num(outcome.value),
+        "passed": outcome.passed,
+        "reason": outcome.reason or "",
+    }
+
+
+def _sample_row(row: SampleRow, metric_names: list[str]) -> dict[str, Any]:
+    result, error = row.result, row.result.error
+    return {
+        "id": row.sample.id,
+        "repeat": result.repeat,
+        "failed": row.failed,
+        "input": row.sample.input,
+        "expected": row.sample.expected_list(),
+        "output": (result.output or "") if error is None else None,
+        "error": f"{error.type}: {error.message}" if error is not None else None,
+        "latency": f"{result.latency_ms:,.0f} ms",
+        "scores": [_score_cell(row.scores.get(name)) for name in metric_names],
+    }
+
+
+def _score_cell(score: ScoreRecord | None) -> dict[str, str]:
+    if score is None:
+        return {"text": "-", "css": "neutral"}
+    if score.passed is None:
+        return {"text": _num(score.score), "css": "neutral"}
+    mark = "✓" if score.passed else "✗"
+    return {"text": f"{mark} {_num(score.score)}", "css": "pass" if score.passed else "fail"}
+
+
+def _num(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "nan"

@@ -1,0 +1,54 @@
+"""``report.json``: the summary plus one row per result, for scripts and dashboards.
+
+The summary is indented for people; each sample row is one compact line, which keeps the
+file diff-friendly and lets the C JSON encoder do the work (``indent`` forces the
+pure-Python one, several times slower on 100,000 rows).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...common.workspace import atomic_write_text
+from .base import ReportData, Reporter, SampleRow
+
+
+def row_to_dict(row: SampleRow) -> dict[str, Any]:
+    result = row.result
+    return {
+        "id": row.sample.id,
+        "repeat": result.repeat,
+        "input": row.sample.input,
+        "expected": row.sample.expected,
+        "output": result.output,
+        "error": result.error.model_dump(mode="json") if result.error else None,
+        "latency_ms": result.latency_ms,
+        "cost_usd": result.cost_usd,
+        "cached": result.cached,
+        "scores": {
+            name: {"score": score.score, "passed": score.passed} for name, score in row.scores.items()
+        },
+    }
+
+
+class JsonReporter(Reporter):
+    format: ClassVar[str] = "json"
+    suffix: ClassVar[str] = "json"
+
+    def write(self, data: ReportData, path: Path) -> None:
+        atomic_write_text(path, render(data))
+
+
+def render(data: ReportData) -> str:
+    summary = _nested(data.summary.model_dump(mode="json"))
+    run = _nested(data.manifest)
+    rows = ",\n".join("    " + json.dumps(row_to_dict(row), ensure_ascii=False) for row in data.rows)
+    samples = f"[\n{rows}\n  ]" if rows else "[]"
+    return f'{{\n  "summary": {summary},\n  "run": {run},\n  "samples": {samples}\n}}\n'
+
+
+def _nested(value: Any) -> str:
+    # JSON strings never hold a raw newline, so re-indenting line by line is safe.
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  ")

@@ -1,0 +1,115 @@
+"""Summary statistics for scores and latencies, in pure Python.
+
+Every function accepts an empty input: means and spreads are 0 and intervals ``(0, 0)``, and
+the caller reports ``n == 0`` (thresholds on an empty metric fail with "no scores").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: The two-sided 95% quantile of the standard normal distribution.
+Z95 = 1.959963984540054
+
+
+def mean(values: Sequence[float]) -> float:
+    # fsum keeps k/n exact for 0/1 scores, so "mean == threshold" compares as the user expects.
+    return math.fsum(values) / len(values) if values else 0.0
+
+
+def std(values: Sequence[float]) -> float:
+    """Sample standard deviation (n - 1 in the denominator); 0 for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    centre = mean(values)
+    return math.sqrt(math.fsum((v - centre) ** 2 for v in values) / (n - 1))
+
+
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion; stays inside [0, 1] and behaves at p = 0 or 1."""
+    if n <= 0:
+        return (0.0, 0.0)
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    # At p = 0 or 1 the bound is exactly 0 or 1; rounding would otherwise give 0.9999999999999999.
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return (low, high)
+
+
+def normal_interval(
+    values: Sequence[float],
+    z: float = Z95,
+    *,
+    bounds: tuple[float, float] | None = None,
+) -> tuple[float, float, bool]:
+    """Normal-approximation interval ``mean ± z·s/√n`` and whether ``bounds`` clamped it.
+
+    For a bounded score the raw interval can cross the bound (mean 0.98, wide spread): the
+    clamp keeps it meaningful, and the flag lets the caller say so.
+    """
+    n = len(values)
+    if n == 0:
+        return (0.0, 0.0, False)
+    centre = mean(values)
+    half = z * std(values) / math.sqrt(n)
+    low, high = centre - half, centre + half
+    if bounds is None:
+        return (low, high, False)
+    clamped_low, clamped_high = max(bounds[0], low), min(bounds[1], high)
+    return (clamped_low, clamped_high, (clamped_low, clamped_high) != (low, high))
+
+
+def percentiles(values: Sequence[float], qs: Sequence[float]) -> list[float]:
+    """Several percentiles (``q`` in 0..100) with one sort; numpy's default linear method."""
+    if not values:
+        return [0.0 for _ in qs]
+    ordered = sorted(values)
+    last = len(ordered) - 1
+    out = []
+    for q in qs:
+        if not 0 <= q <= 100:
+            raise ValueError(f"percentile must be between 0 and 100 (got {q})")
+        position = last * q / 100
+        below = math.floor(position)
+        above = min(below + 1, last)
+        fraction = position - below
+        out.append(ordered[below] + (ordered[above] - ordered[below]) * fraction)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by linear interpolation, like ``numpy.percentile``."""
+    return percentiles(values, [q])[0]
+
+
+@dataclass(frozen=True)
+class ScoreStats:
+    n: int
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    ci_method: str  # "wilson", "normal", or "normal-clamped" when the bounds cut the interval
+
+
+def summarize(
+    scores: Sequence[float],
+    *,
+    binary: bool,
+    bounds: tuple[float, float] | None = (0.0, 1.0),
+) -> ScoreStats:
+    """Mean, spread and 95% interval: Wilson for pass/fail scores, normal otherwise."""
+    centre, spread = mean(scores), std(scores)
+    if binary:
+        low, high = wilson_interval(centre * len(scores), len(scores))
+        return ScoreStats(len(scores), centre, spread, low, high, "wilson")
+    low, high, clamped = normal_interval(scores, bounds=bounds)
+    method = "normal-clamped" if clamped else "normal"
+    return ScoreStats(len(scores), centre, spread, low, high, method)

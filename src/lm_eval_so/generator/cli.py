@@ -1,0 +1,44 @@
+"""``lm-eval-so gen-dataset PIPELINE_YAML`` (also ``python -m lm_eval_so.generator.cli``).
+
+Builds the versioned dataset and prints only the ``dataset.jsonl`` path on stdout, so scripts
+can chain stages: ``DS=$(lm-eval-so gen-dataset p.yaml)``. Status goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..common.cli_support import EXIT_OK, guarded, info
+from ..common.config import load_config
+from ..common.workspace import Workspace
+from .generate import generate_dataset
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", help="path to pipeline.yaml (or its directory)")
+    parser.add_argument("--workspace-dir", help="workspace directory (default: the config's `workspace`)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.pipeline))
+    workspace = Workspace(args.workspace_dir if args.workspace_dir else config.workspace)
+    ref = generate_dataset(config, workspace)
+    state = "reused" if ref.reused else "created"
+    info(f"dataset {ref.dataset_id}: {ref.n_samples} samples, {ref.content_hash[:12]} ({state})")
+    print(ref.path)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lm-eval-so gen-dataset",
+        description="Build the versioned dataset of a pipeline; print the dataset.jsonl path.",
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
+    return guarded(lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""Build the versioned dataset from ``generator`` config and store it in the workspace.
+
+    <workspace>/datasets/<dataset_id>/<sha12>/dataset.jsonl, manifest.json
+
+The content hash is the sha256 of the exact ``dataset.jsonl`` bytes, so the same source and
+config always land in the same directory, which is then reused rather than rewritten.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..common.config import GeneratorConfig, PipelineConfig
+from ..common.errors import ArtifactError, DatasetError
+from ..common.records import DatasetManifest, DatasetSample
+from ..common.redact import Redactor
+from ..common.workspace import (
+    DatasetDir,
+    Workspace,
+    atomic_write_json,
+    iso_now,
+    iter_jsonl,
+    read_model,
+)
+from .mapping import columns_of, make_samples, plan_columns
+from .prompts import PromptRenderer
+from .sources import resolve_source
+
+
+@dataclass
+class BuiltDataset:
+    """A dataset in memory: samples, their serialised form and where they came from."""
+
+    samples: list[DatasetSample]
+    content_hash: str  # sha256 of `payload`, i.e. of dataset.jsonl
+    source_sha256: str
+    dataset_id: str
+    source: Path
+    generator: dict[str, Any]  # the generator config, as plain (redacted) data
+    payload: bytes = field(repr=False)  # the exact dataset.jsonl bytes
+
+    def manifest(self) -> DatasetManifest:
+        return DatasetManifest(
+            dataset_id=self.dataset_id,
+            content_hash=self.content_hash,
+            n_samples=len(self.samples),
+            source=str(self.source),
+            source_sha256=self.source_sha256,
+            created_at=iso_now(),
+            generator=self.generator,
+        )
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset stored in a workspace."""
+
+    dataset_id: str
+    content_hash: str
+    path: Path  # dataset.jsonl
+    manifest_path: Path
+    n_samples: int
+    reused: bool
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_dataset(config: PipelineConfig) -> BuiltDataset:
+    """Read, map, render, shuffle and limit; nothing is written."""
+    gen = config.generator
+    path = gen.source
+    source_sha256 = _sha256_source(path)
+    rows = list(resolve_source(path, gen.format).read(path))
+    if not rows:
+        raise DatasetError(f"{path.name}: no rows: the source holds no samples")
+    columns = columns_of(rows)
+    plan = plan_columns(gen.fields, columns, path.name)
+    origin = config.path.name if config.path else None
+    prompt = PromptRenderer(gen.prompt, columns, path.name, origin)
+    samples = _select(make_samples(rows, plan, prompt), gen, config.seed)
+    payload = "".join(sample.model_dump_json() + "\n" for sample in samples).encode("utf-8")
+    return BuiltDataset(
+        samples=samples,
+        content_hash=hashlib.sha256(payload).hexdigest(),
+        source_sha256=source_sha256,
+        dataset_id=gen.resolved_dataset_id,
+        source=path,
+        generator=_as_dict(Redactor(config.secrets).obj(gen.model_dump(mode="json"))),
+        payload=payload,
+    )
+
+
+def _select(samples: list[DatasetSample], gen: GeneratorConfig, pipeline_seed: int) -> list[DatasetSample]:
+    # Shuffle before the limit, so `limit` takes a random subset rather than the file's head.
+    if gen.shuffle:
+        random.Random(pipeline_seed if gen.seed is None else gen.seed).shuffle(samples)
+    return samples if gen.limit is None else samples[: gen.limit]
+
+
+def _sha256_source(path: Path) -> str:
+    try:
+        return _sha256_file(path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: source file not found (generator.source)") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read source file: {exc.strerror}") from None
+
+
+def _as_dict(data: Any) -> dict[str, Any]:
+    assert isinstance(data, dict)
+    return data
+
+
+# --------------------------------------------------------------------------- store
+
+
+def save_dataset(built: BuiltDataset, workspace: Workspace) -> DatasetRef:
+    """Store ``built`` in the workspace, or reuse the identical dataset already there."""
+    target = workspace.dataset_dir(built.dataset_id, built.content_hash)
+    reused = _holds(target, built.content_hash) or not _publish(built, target)
+    return DatasetRef(
+        dataset_id=built.dataset_id,
+        content_hash=built.content_hash,
+        path=target.dataset,
+        manifest_path=target.manifest,
+        n_samples=len(built.samples),
+        reused=reused,
+    )
+
+
+def generate_dataset(config: PipelineConfig, workspace: Workspace) -> DatasetRef:
+    """:func:`build_dataset` then :func:`save_dataset`."""
+    return save_dataset(build_dataset(config), workspace)
+
+
+def load_dataset(path: Path) -> list[DatasetSample]:
+    """The samples of a ``dataset.jsonl`` (or of the dataset directory holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = DatasetDir(path).dataset
+    return list(iter_jsonl(path, DatasetSample))
+
+
+def _publish(built: BuiltDataset, target: DatasetDir) -> bool:
+    """Write into a temporary sibling, then rename it into place; False if another won the race.
+
+    Readers (other pytest-xdist workers, a concurrent CLI) see no directory or a complete one.
+    """
+    target.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.path.name}.", suffix=".tmp", dir=target.path.parent))
+    try:
+        staged = DatasetDir(tmp)
+        _write_bytes(staged.dataset, built.payload)
+        atomic_write_json(staged.manifest, built.manifest())
+        try:
+            os.rename(tmp, target.path)
+        except OSError as exc:
+            # POSIX says ENOTEMPTY or EEXIST when the target exists; Windows FileExistsError.
+            if not (isinstance(exc, FileExistsError) or exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):
+                raise
+            if _holds(target, built.content_hash):
+                return False
+            raise
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after a successful rename
+
+
+def _holds(target: DatasetDir, content_hash: str) -> bool:
+    """True when ``target`` already stores exactly this dataset; an error if it stores another."""
+    if not target.path.exists():
+        return False
+    # Published directories are complete (rename is atomic), so any mismatch means a hand edit.
+    try:
+        recorded = read_model(target.manifest, DatasetManifest).content_hash
+        actual = _sha256_file(target.dataset)
+    except (ArtifactError, FileNotFoundError):
+        recorded = actual = "unreadable"
+    if recorded != content_hash or actual != content_hash:
+        raise ArtifactError(
+            f"{target.path}: does not hold the dataset its name says (dataset.jsonl or "
+            "manifest.json was edited or removed); delete the directory to regenerate it"
+        )
+    return True
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    # Binary, not text mode: the bytes on disk must be exactly the hashed ones on every platform.
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

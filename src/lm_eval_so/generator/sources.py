@@ -1,0 +1,238 @@
+"""Source readers: turn a raw file into rows of ``column -> value``.
+
+Built-ins (CSV, JSONL, JSON) register through the ``lm_eval_so.sources`` entry points, the same
+way a third-party plugin does. A plugin subclasses :class:`Source`::
+
+    class ParquetSource(Source):
+        format = "parquet"
+        suffixes = (".parquet",)
+
+        def read(self, path: Path) -> Iterator[SourceRow]:
+            ...
+
+and declares ``[project.entry-points."lm_eval_so.sources"] parquet = "pkg.mod:ParquetSource"``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..common.errors import DatasetError, PluginError
+from ..common.registry import CORE_DIST, registry
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One record of a source file.
+
+    ``location`` is for humans and error messages: ``"raw.csv:7"`` (the physical line where the
+    record starts) or ``"data.json: item 3"``. ``values`` maps column names to values; built-in
+    readers give strings (CSV) or JSON values (JSON, JSONL).
+    """
+
+    location: str
+    values: dict[str, Any]
+
+
+class Source(ABC):
+    """A reader for one file format.
+
+    Subclasses set ``format`` (the name users write in ``generator.format``) and ``suffixes``
+    (lower-case, with the dot, e.g. ``(".csv",)``; used to infer the format from the file name),
+    and implement :meth:`read`. They are instantiated with no arguments. :meth:`read` raises
+    :class:`~lm_eval_so.common.errors.DatasetError` with a one-line message naming the file and
+    line for anything wrong in the file; it never needs to check that mapped columns exist.
+    """
+
+    format: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def read(self, path: Path) -> Iterator[SourceRow]:
+        """Yield the rows of ``path`` in file order."""
+
+
+def read_text(path: Path) -> str:
+    """The file's text, decoded as UTF-8 (a BOM is dropped), with friendly errors.
+
+    Available to plugins that parse text formats.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: source file not found (generator.source)") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read source file: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Decode the whole file at once so the offset, and so the line, is exact.
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetError(
+            f"{path.name}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
+
+
+# --------------------------------------------------------------------------- built-ins
+
+
+class CsvSource(Source):
+    """Comma-separated values with a header row; every value is a string."""
+
+    format = "csv"
+    suffixes = (".csv",)
+
+    def read(self, path: Path) -> Iterator[SourceRow]:
+        # newline="" keeps line breaks inside quoted fields intact, as the csv module requires.
+        reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+        header: list[str] | None = None
+        header_line = 0
+        end = 0  # last physical line consumed: the next record starts just after it
+        while True:
+            start = end + 1
+            try:
+                fields = next(reader, None)
+            except csv.Error as exc:
+                # Name the line where the bad record starts: an unclosed quote runs to the end.
+                raise DatasetError(f"{path.name}:{start}: malformed CSV: {exc}") from None
+            end = reader.line_num
+            if fields is None:
+                break
+            if _blank(fields):
+                continue
+            if header is None:
+                header, header_line = _check_header(fields, path.name, start), start
+                continue
+            if len(fields) != len(header):
+                raise DatasetError(
+                    f"{path.name}:{start}: row has {len(fields)} fields, the header "
+                    f"(line {header_line}) has {len(header)}"
+                )
+            yield SourceRow(f"{path.name}:{start}", dict(zip(header, fields, strict=True)))
+        if header is None:
+            raise DatasetError(f"{path.name}: empty CSV file: a header row is required")
+
+
+def _blank(fields: list[str]) -> bool:
+    # An empty line reads as []; a line of spaces as one whitespace-only field.
+    return not fields or (len(fields) == 1 and not fields[0].strip())
+
+
+def _check_header(fields: list[str], name: str, line: int) -> list[str]:
+    seen: set[str] = set()
+    for column in fields:
+        if column in seen:
+            raise DatasetError(f"{name}:{line}: the header names column {column!r} twice")
+        seen.add(column)
+    return fields
+
+
+class JsonlSource(Source):
+    """One JSON object per line; blank lines are skipped."""
+
+    format = "jsonl"
+    suffixes = (".jsonl", ".ndjson")
+
+    def read(self, path: Path) -> Iterator[SourceRow]:
+        # split("\n"), not splitlines(): U+2028 and friends may legally sit inside JSON strings.
+        for number, line in enumerate(read_text(path).split("\n"), start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            if not isinstance(value, dict):
+                raise DatasetError(f"{where}: expected a JSON object, got {json_kind(value)}")
+            yield SourceRow(where, value)
+
+
+class JsonSource(Source):
+    """A JSON list of objects, or an object holding exactly one such list (``{"data": [...]}``)."""
+
+    format = "json"
+    suffixes = (".json",)
+
+    def read(self, path: Path) -> Iterator[SourceRow]:
+        try:
+            document = json.loads(read_text(path))
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path.name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        items = _find_items(document, path.name)
+        for number, item in enumerate(items, start=1):
+            where = f"{path.name}: item {number}"
+            if not isinstance(item, dict):
+                raise DatasetError(f"{where}: expected a JSON object, got {json_kind(item)}")
+            yield SourceRow(where, item)
+
+
+def _find_items(document: Any, name: str) -> list[Any]:
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        lists = [key for key, value in document.items() if isinstance(value, list)]
+        if len(lists) == 1:
+            return list(document[lists[0]])
+        if len(lists) > 1:
+            raise DatasetError(
+                f"{name}: the top-level object has several lists ({', '.join(lists)}); "
+                "keep one, or make the file a list of objects"
+            )
+    raise DatasetError(
+        f"{name}: expected a list of objects, or an object with one list of objects "
+        f'(like {{"data": [...]}}), got {json_kind(document)}'
+    )
+
+
+def json_kind(value: Any) -> str:
+    """How a JSON value reads in an error message: "a list", "a string", "null", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def resolve_source(path: Path, fmt: str | None) -> Source:
+    """The reader for ``path``: ``generator.format`` if given, else the one claiming the suffix."""
+    if fmt is not None:
+        return _instantiate(registry.get("sources", fmt), fmt)
+    name = path.name.lower()
+    claims: list[tuple[int, bool, str, Any]] = []
+    for plugin in registry.names("sources"):
+        try:
+            obj = registry.get("sources", plugin)
+        except PluginError:
+            continue  # a broken plugin must not break formats it does not handle
+        for suffix in getattr(obj, "suffixes", ()):
+            if name.endswith(suffix.lower()):
+                core = registry.info("sources", plugin).dist == CORE_DIST
+                claims.append((len(suffix), core, plugin, obj))
+    if not claims:
+        known = ", ".join(registry.names("sources"))
+        raise DatasetError(
+            f"{path.name}: cannot tell the format from the suffix {path.suffix or '(none)'!r}; "
+            f"set generator.format to one of: {known}"
+        )
+    # The most specific suffix wins (".csv.gz" over ".gz"); on a tie, the built-in reader.
+    _, _, plugin, obj = max(claims, key=lambda claim: claim[:3])
+    return _instantiate(obj, plugin)
+
+
+def _instantiate(obj: Any, name: str) -> Source:
+    source = obj() if isinstance(obj, type) else obj
+    if not callable(getattr(source, "read", None)):
+        raise PluginError(f"source {name!r} ({obj!r}) has no read(path) method")
+    return source  # type: ignore[no-any-return]

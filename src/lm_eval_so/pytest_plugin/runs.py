@@ -1,0 +1,86 @@
+"""Run each pipeline once per pytest session, however many items and workers need it.
+
+Within a process, results are memoised. Across pytest-xdist workers, a file lock keyed on
+the session and the config hash makes the first worker run the pipeline; it writes the
+outcome (result or error, as plain JSON) next to the lock, and the others read it back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from ..common.config import PipelineConfig
+from ..common.errors import LmEvalError
+from ..common.records import Summary
+from ..common.workspace import atomic_write_json
+from ..orchestrator import PipelineResult, run_pipeline
+
+
+@dataclass
+class Outcome:
+    """A pipeline's result, or the one-line reason it could not run."""
+
+    result: PipelineResult | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+
+def result_from_dict(data: dict[str, Any]) -> PipelineResult:
+    return PipelineResult(
+        pipeline=data["pipeline"],
+        config_hash=data["config_hash"],
+        dry_run=data["dry_run"],
+        run_dir=Path(data["run_dir"]) if data["run_dir"] else None,
+        dataset_path=Path(data["dataset_path"]) if data["dataset_path"] else None,
+        summary=Summary.model_validate(data["summary"]) if data["summary"] else None,
+    )
+
+
+class SessionRuns:
+    def __init__(self, session_id: str, workspace_dir: Path | None) -> None:
+        self.session_id = session_id
+        self.workspace_dir = workspace_dir
+        self._memo: dict[str, Outcome] = {}
+
+    def workspace_for(self, config: PipelineConfig) -> Path:
+        return self.workspace_dir if self.workspace_dir is not None else config.workspace
+
+    def get(self, config: PipelineConfig) -> Outcome:
+        key = config.config_hash()
+        if key not in self._memo:
+            self._memo[key] = self._run_once_across_workers(config, key)
+        return self._memo[key]
+
+    def _run_once_across_workers(self, config: PipelineConfig, key: str) -> Outcome:
+        state_dir = self.workspace_for(config) / ".pytest-sessions" / self.session_id
+        state_dir.mkdir(parents=True, exist_ok=True)
+        outcome_file = state_dir / f"{config.name}-{key[:16]}.json"
+        with FileLock(str(outcome_file.with_suffix(".lock"))):
+            if outcome_file.exists():
+                data = json.loads(outcome_file.read_text())
+                result = result_from_dict(data["result"]) if data.get("result") else None
+                return Outcome(result=result, error=data.get("error"), skipped=data.get("skipped"))
+            outcome = self._run(config)
+            atomic_write_json(
+                outcome_file,
+                {
+                    "result": outcome.result.to_dict() if outcome.result else None,
+                    "error": outcome.error,
+                    "skipped": outcome.skipped,
+                },
+            )
+            return outcome
+
+    def _run(self, config: PipelineConfig) -> Outcome:
+        missing = config.missing_env()
+        if missing:
+            return Outcome(skipped=f"{config.name}: needs {', '.join(missing)} (requires_env)")
+        try:
+            return Outcome(result=run_pipeline(config, workspace_dir=self.workspace_for(config)))
+        except LmEvalError as exc:
+            return Outcome(error=str(exc))

@@ -1,0 +1,77 @@
+"""The end-of-session table: one row per gate, printed once by the controller."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from .failure import PREFIX
+
+
+@dataclass
+class Row:
+    pipeline: str
+    gate: str
+    value: Any
+    outcome: str
+    cost: Any
+
+
+@dataclass
+class SessionTable:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, report: Any) -> None:
+        """Record a finished item from its report (built-in types only: works under xdist)."""
+        props = dict(report.user_properties)
+        pipeline = props.get(f"{PREFIX}.pipeline")
+        if pipeline is None or report.when not in ("setup", "call"):
+            return
+        if report.when == "setup" and report.passed:
+            return  # the call phase will report it
+        outcome = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[report.outcome]
+        gate = props.get(f"{PREFIX}.gate", report.nodeid.rsplit("::", 1)[-1])
+        self.rows.append(
+            Row(
+                pipeline,
+                gate,
+                props.get(f"{PREFIX}.value"),
+                outcome,
+                props.get(f"{PREFIX}.cost_usd"),
+            )
+        )
+
+    def render(self) -> list[str]:
+        if not self.rows:
+            return []
+        rows = sorted(self.rows, key=lambda r: (r.pipeline, r.gate))
+        cells = [("pipeline", "gate", "value", "result", "cost")]
+        cells += [(r.pipeline, r.gate, _num(r.value), r.outcome, _cost(r.cost)) for r in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+        pipelines = {r.pipeline for r in rows}
+        failed = sum(r.outcome == "FAIL" for r in rows)
+        lines.append(f"{len(pipelines)} pipelines, {len(rows)} gates, {failed} failed")
+        return lines
+
+    def render_html(self) -> str:
+        body = "".join(
+            f"<tr><td>{html.escape(r.pipeline)}</td><td>{html.escape(r.gate)}</td>"
+            f"<td>{_num(r.value)}</td><td>{r.outcome}</td><td>{_cost(r.cost)}</td></tr>"
+            for r in sorted(self.rows, key=lambda r: (r.pipeline, r.gate))
+        )
+        return (
+            "<h2>lm-eval-so</h2><table><tr><th>pipeline</th><th>gate</th><th>value</th>"
+            f"<th>result</th><th>cost</th></tr>{body}</table>"
+        )
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _cost(value: Any) -> str:
+    return "-" if value is None else f"${float(value):.4f}"

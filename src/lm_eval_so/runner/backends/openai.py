@@ -1,0 +1,149 @@
+"""OpenAI, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp ...), via the official SDK.
+
+The SDK owns timeouts (``runner.timeout_s`` per HTTP attempt) and retries (``runner.max_retries``
+on 408/409/429/5xx and connection errors, honouring ``Retry-After``); the number of attempts a
+call took is read back from the response and recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from ...common.config import RunnerConfig
+from ...common.errors import BackendError
+from ...common.records import Usage
+from .base import Backend, BackendContext, Completion, Request
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+# Sent when `api_key_env: null`: servers that need no key still get a well-formed header.
+KEYLESS_PLACEHOLDER = "no-key"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def api_key(config: RunnerConfig) -> str:
+    """The key from the variable named by ``runner.api_key_env``; BackendError if it is unset."""
+    name = config.api_key_env
+    if name is None:
+        return KEYLESS_PLACEHOLDER
+    value = os.environ.get(name)
+    if not value:
+        raise BackendError(
+            f"runner.api_key_env: the environment variable {name} is not set; export your API "
+            f"key as {name}, or set `api_key_env: null` for a local server that needs no key"
+        )
+    return value
+
+
+class OpenAIBackend(Backend):
+    name: ClassVar[str] = "openai"
+    default_mode = "chat"
+    enforces_timeout = True
+
+    def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
+        super().__init__(config, context)
+        self._client: AsyncOpenAI | None = None
+        self._chat: Any = None
+        self._complete: Any = None
+
+    @classmethod
+    def check(cls, config: RunnerConfig, context: BackendContext) -> None:
+        if not config.model:
+            raise BackendError(
+                "runner.model: the openai backend needs a model name (e.g. gpt-4o-mini, or the "
+                "name your OpenAI-compatible server serves)"
+            )
+        api_key(config)
+
+    async def start(self) -> None:
+        from openai import AsyncOpenAI
+
+        self._client = AsyncOpenAI(
+            api_key=api_key(self.config),
+            base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
+            timeout=self.config.timeout_s,
+            max_retries=self.config.max_retries,
+        )
+        # Raw responses carry `retries_taken`; parsing them costs the same as the plain call.
+        self._chat = self._client.chat.completions.with_raw_response.create
+        self._complete = self._client.completions.with_raw_response.create
+
+    async def complete(self, request: Request) -> Completion:
+        if self._chat is None:
+            raise RuntimeError("OpenAIBackend.start() was not awaited")
+        try:
+            return await self._call(request)
+        except Exception as exc:
+            _note_attempts(exc)
+            raise
+
+    async def _call(self, request: Request) -> Completion:
+        if request.mode == "chat":
+            messages = [{"role": m.role, "content": m.content} for m in request.messages]
+            raw = await self._chat(model=self.config.model, messages=messages, **request.params)
+            response = raw.parse()
+            choice = _first_choice(response)
+            text = choice.message.content or ""
+        else:
+            raw = await self._complete(model=self.config.model, prompt=request.prompt, **request.params)
+            response = raw.parse()
+            choice = _first_choice(response)
+            text = choice.text
+        return Completion(
+            text=text,
+            usage=_usage(response.usage),
+            finish_reason=choice.finish_reason,
+            model=response.model,
+            attempts=raw.retries_taken + 1,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def describe(self) -> dict[str, Any]:
+        base_url = str(self._client.base_url) if self._client else self._configured_base_url()
+        return {**super().describe(), "base_url": _without_credentials(base_url)}
+
+    def _configured_base_url(self) -> str:
+        return self.config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _note_attempts(exc: Exception) -> None:
+    """Tell the engine how many HTTP attempts a failed call took, retries included.
+
+    The SDK numbers each attempt in the ``x-stainless-retry-count`` header of its request.
+    """
+    headers = getattr(getattr(exc, "request", None), "headers", None)
+    retries = headers.get("x-stainless-retry-count") if headers is not None else None
+    if isinstance(retries, str) and retries.isdigit():
+        exc.attempts = int(retries) + 1  # type: ignore[attr-defined]
+
+
+def _first_choice(response: Any) -> Any:
+    if not response.choices:
+        raise ValueError(f"the server returned no choices (response id {response.id!r})")
+    return response.choices[0]
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
+    return Usage.model_construct(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=usage.total_tokens or prompt + completion,
+    )
+
+
+def _without_credentials(url: str) -> str:
+    """``http://user:secret@host/v1`` -> ``http://host/v1``: a manifest must never hold a secret."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

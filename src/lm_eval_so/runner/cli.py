@@ -1,0 +1,88 @@
+"""``python -m lm_eval_so.runner.cli PIPELINE_YAML --dataset DATASET_JSONL [--workspace-dir DIR]``
+
+Runs one dataset through the pipeline's backend. Progress and the summary go to stderr; stdout
+carries only the run directory, so scripts can chain: ``lm-eval-so evaluator "$(... runner ...)"``.
+Failed calls are results, not a crash: the exit code is 0 once the run completes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..common.cli_support import EXIT_OK, guarded, info
+from ..common.config import load_config
+from ..common.records import RunResult
+from ..common.workspace import Workspace
+from .engine import RunnerStats
+from .stage import run_stage
+
+PROGRESS_EVERY_S = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", type=Path, help="pipeline.yaml (or its folder)")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        required=True,
+        help="dataset.jsonl from the generator (or its folder)",
+    )
+    parser.add_argument(
+        "--workspace-dir", type=Path, default=None, help="workspace root (default: the pipeline's)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.pipeline)
+    workspace = Workspace(args.workspace_dir if args.workspace_dir is not None else config.workspace)
+    model = config.runner.model or "(default)"
+    info(f"runner: {config.name}: backend {config.runner.backend}, model {model}")
+    outcome = asyncio.run(run_stage(config, args.dataset, workspace, on_result=_Progress()))
+    info(summary_line(outcome.stats))
+    print(outcome.run.path, flush=True)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lm_eval_so.runner.cli",
+        description="Run a dataset through the pipeline's backend; print the run directory.",
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args))
+
+
+def summary_line(stats: RunnerStats) -> str:
+    cost = "unknown" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
+    usage = stats.usage
+    return (
+        f"runner: {stats.n_requests} requests, {stats.n_errors} errors, "
+        f"{usage.total_tokens} tokens ({usage.prompt_tokens} prompt + "
+        f"{usage.completion_tokens} completion), cost {cost}, {stats.wall_seconds:.2f}s"
+    )
+
+
+class _Progress:
+    """A progress line every few seconds on long runs; silent on short ones."""
+
+    def __init__(self) -> None:
+        self.done = self.errors = 0
+        self.next_report = time.monotonic() + PROGRESS_EVERY_S
+
+    def __call__(self, result: RunResult) -> None:
+        self.done += 1
+        self.errors += result.error is not None
+        now = time.monotonic()
+        if now >= self.next_report:
+            self.next_report = now + PROGRESS_EVERY_S
+            info(f"runner: {self.done} done, {self.errors} errors")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""What a call cost, in US dollars, from its token usage.
+
+The built-in table holds OpenAI's list prices (USD per 1M tokens, prompt / completion) at the
+time of writing. Prices change: ``runner.pricing`` in pipeline.yaml overrides the table, and a
+model the table does not know costs ``None`` ("unknown"), never a made-up number.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..common.config import Pricing, RunnerConfig
+from ..common.records import Usage
+from .backends.base import Backend
+
+# USD per 1M tokens: (prompt, completion). List prices at the time of writing; `runner.pricing`
+# overrides them. Dated snapshots ("gpt-4o-2024-08-06") resolve to their family below, except
+# where a snapshot had its own price (listed explicitly).
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-5": (1.25, 10.00),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+    "gpt-4.5-preview": (75.00, 150.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4o-2024-05-13": (5.00, 15.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "chatgpt-4o-latest": (5.00, 15.00),
+    "gpt-4-turbo": (10.00, 30.00),
+    "gpt-4-turbo-preview": (10.00, 30.00),
+    "gpt-4-1106-preview": (10.00, 30.00),
+    "gpt-4-0125-preview": (10.00, 30.00),
+    "gpt-4": (30.00, 60.00),
+    "gpt-4-32k": (60.00, 120.00),
+    "gpt-3.5-turbo": (0.50, 1.50),
+    "gpt-3.5-turbo-instruct": (1.50, 2.00),
+    "o1": (15.00, 60.00),
+    "o1-preview": (15.00, 60.00),
+    "o1-mini": (1.10, 4.40),
+    "o1-pro": (150.00, 600.00),
+    "o3": (2.00, 8.00),
+    "o3-mini": (1.10, 4.40),
+    "o3-pro": (20.00, 80.00),
+    "o4-mini": (1.10, 4.40),
+    "davinci-002": (2.00, 2.00),
+    "babbage-002": (0.40, 0.40),
+}
+
+# What may follow a family name for it to still be that model: a dated snapshot
+# ("-2024-08-06", "-0613"), optionally "-preview". Anything else ("gpt-4o-realtime-preview",
+# "gpt-4o-mini" against "gpt-4o") is a different model with a different price.
+_SNAPSHOT = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})(-preview)?")
+
+_LOCAL_BACKENDS = frozenset({"llamacpp", "python"})
+
+
+@lru_cache(maxsize=256)
+def lookup_price(model: str) -> Pricing | None:
+    """The table's price for ``model`` (exact name or a dated snapshot of it), else None."""
+    name = model.strip().lower()
+    exact = PRICES.get(name)
+    if exact is None:
+        # Longest family first, so "gpt-4o-mini-2024-07-18" is never priced as "gpt-4o".
+        for family in sorted(PRICES, key=len, reverse=True):
+            if name.startswith(family) and _SNAPSHOT.fullmatch(name[len(family) :]):
+                exact = PRICES[family]
+                break
+    if exact is None:
+        return None
+    return Pricing.model_construct(prompt_per_1m=exact[0], completion_per_1m=exact[1])
+
+
+def price_for(model: str | None) -> Pricing | None:
+    return lookup_price(model) if model else None
+
+
+def cost_for(
+    config: RunnerConfig,
+    usage: Usage,
+    backend: str | Backend | type[Backend],
+    *,
+    model: str | None = None,
+) -> float | None:
+    """Cost of one call in USD, or None when no price is known.
+
+    ``runner.pricing`` wins; otherwise local backends cost nothing; otherwise the table is
+    consulted for ``model`` (the name the server reported) and then ``runner.model``.
+    """
+    pricing = config.pricing
+    if pricing is None:
+        if _is_local(backend):
+            return 0.0
+        pricing = price_for(model) or price_for(config.model)
+        if pricing is None:
+            return None
+    return (
+        usage.prompt_tokens * pricing.prompt_per_1m + usage.completion_tokens * pricing.completion_per_1m
+    ) / 1_000_000
+
+
+def _is_local(backend: str | Backend | type[Backend]) -> bool:
+    if isinstance(backend, str):
+        return backend in _LOCAL_BACKENDS
+    return backend.is_local
