@@ -9,10 +9,10 @@ The public API lives here and only here; everything else is internal and may cha
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .common.config import PipelineConfig, load_config
 from .common.errors import (
     ArtifactError,
     BackendError,
@@ -21,32 +21,49 @@ from .common.errors import (
     LmEvalError,
     PluginError,
 )
-from .common.records import (
-    DatasetSample,
-    MetricSummary,
-    RunResult,
-    ScoreRecord,
-    Summary,
-    ThresholdOutcome,
-    Usage,
-)
 from .common.registry import registry
-from .common.workspace import Workspace
 
 if TYPE_CHECKING:
+    from .common.config import PipelineConfig, load_config
+    from .common.records import (
+        DatasetSample,
+        MetricSummary,
+        RunResult,
+        ScoreRecord,
+        Summary,
+        ThresholdOutcome,
+        Usage,
+    )
+    from .common.workspace import Workspace
     from .orchestrator import PipelineResult, Plan, run_pipeline, run_pipeline_async
 
 # The pytest plugin imports this package in every pytest session of every project that has
-# lm-eval-so installed, so the stages (and what they import) load only when first used.
-_LAZY = {"PipelineResult", "Plan", "run_pipeline", "run_pipeline_async"}
+# lm-eval-so installed, so the pydantic models and the stages load only when first used.
+_LAZY = {
+    "PipelineConfig": "common.config",
+    "load_config": "common.config",
+    "DatasetSample": "common.records",
+    "MetricSummary": "common.records",
+    "RunResult": "common.records",
+    "ScoreRecord": "common.records",
+    "Summary": "common.records",
+    "ThresholdOutcome": "common.records",
+    "Usage": "common.records",
+    "Workspace": "common.workspace",
+    "PipelineResult": "orchestrator",
+    "Plan": "orchestrator",
+    "run_pipeline": "orchestrator",
+    "run_pipeline_async": "orchestrator",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import orchestrator
-
-        return getattr(orchestrator, name)
-    raise AttributeError(f"module 'lm_eval_so' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lm_eval_so' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
 try:

@@ -153,6 +153,19 @@ def test_requires_env_skips_with_reason(suite: pytest.Pytester, monkeypatch: pyt
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*remote: needs SOME_ENDPOINT (requires_env)*"])
     assert calls(suite) == []
+    # Under xdist the skip crosses workers too, and is reported at the pipeline file.
+    distributed = suite.runpytest_subprocess("-n", "2", "-rs", "-p", "no:cacheprovider")
+    distributed.assert_outcomes(skipped=1)
+    distributed.stdout.fnmatch_lines(["SKIPPED*pipeline.yaml:1: remote: needs SOME_ENDPOINT*"])
+
+
+def test_failure_location_is_the_gate_line(suite: pytest.Pytester) -> None:
+    suite.path.joinpath("pipeline.yaml").write_text(pipeline_yaml("qa", "      threshold: 0.9\n"))
+    suite.runpytest("--junitxml=out.xml", "-o", "junit_family=xunit1").assert_outcomes(failed=1)
+    # The threshold is on line 11 of the generated file; JUnit's `line` is 0-based.
+    assert suite.path.joinpath("pipeline.yaml").read_text().splitlines()[10].strip() == "threshold: 0.9"
+    case = next(ET.parse(suite.path / "out.xml").getroot().iter("testcase"))
+    assert (case.get("file"), case.get("line")) == ("pipeline.yaml", "10")
 
 
 def test_limit_and_model_overrides(suite: pytest.Pytester) -> None:

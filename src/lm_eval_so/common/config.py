@@ -251,6 +251,7 @@ class PipelineConfig(StrictModel):
     # Where the config came from; not part of the schema.
     _path: Path | None = None
     _secrets: frozenset[str] = frozenset()
+    _lines: dict[Loc, int] = {}  # pydantic copies private defaults per instance
 
     @property
     def path(self) -> Path | None:
@@ -259,6 +260,19 @@ class PipelineConfig(StrictModel):
     @property
     def base_dir(self) -> Path:
         return self._path.parent if self._path else Path.cwd()
+
+    def line_of(self, *loc: str | int) -> int | None:
+        """The line in pipeline.yaml where ``loc`` (or its nearest parent) is written."""
+        for end in range(len(loc), 0, -1):
+            if (line := self._lines.get(loc[:end])) is not None:
+                return line
+        return None
+
+    def gate_line(self, gate: Gate) -> int | None:
+        if gate.kind == "limit":
+            return self.line_of("evaluator", "limits", gate.target)
+        index = next(i for i, m in enumerate(self.evaluator.metrics) if m.key == gate.target)
+        return self.line_of("evaluator", "metrics", index, "threshold")
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -298,7 +312,7 @@ class PipelineConfig(StrictModel):
                 target = target.setdefault(part, {})
             target[last] = value
         clone = type(self).model_validate(data)
-        clone._path, clone._secrets = self._path, self._secrets
+        clone._path, clone._secrets, clone._lines = self._path, self._secrets, self._lines
         return clone
 
 
@@ -346,7 +360,7 @@ def _validate(source: YamlSource, base_dir: Path, path: Path | None = None) -> P
         config = PipelineConfig.model_validate(source.data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, PipelineConfig)) from None
-    config._path, config._secrets = path, frozenset(source.secrets)
+    config._path, config._secrets, config._lines = path, frozenset(source.secrets), source.lines
     config.workspace = _absolute(config.workspace, base_dir)
     config.generator.source = _absolute(config.generator.source, base_dir)
     _validate_plugins(config, source)

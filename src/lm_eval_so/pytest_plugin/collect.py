@@ -17,7 +17,8 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ..common.config import Gate, PipelineConfig, load_config
 from ..common.errors import LmEvalError
-from .failure import PREFIX, GateFailed, PipelineFailed, describe_failure, outcome_for, properties
+from .failure import GateFailed, PipelineFailed, describe_failure, outcome_for, properties
+from .keys import OVERRIDES_KEY, PREFIX, RESULT_KEY, RUNS_KEY
 from .runs import SessionRuns
 
 NO_GATE = "ran_without_errors"
@@ -65,7 +66,8 @@ class GateItem(pytest.Item):
         self.user_properties.append((f"{PREFIX}.gate", self.name))
         outcome = runs.get(self.pipeline)
         if outcome.skipped:
-            pytest.skip(outcome.skipped)
+            # Reported at the pipeline file (reportinfo), not at this line of the plugin.
+            raise pytest.skip.Exception(outcome.skipped, _use_item_location=True)
         if outcome.error or outcome.result is None:
             raise PipelineFailed(f"{self.pipeline.name}: {outcome.error or 'did not run'}")
         result = outcome.result
@@ -89,13 +91,9 @@ class GateItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # The location is the gate's line in pipeline.yaml (0-based here, as pytest expects).
         # pytest reads the domain as a dotted Python name and would print "0.8" as "0::8" if
         # the node id ended with it; "pipeline: gate" is not a suffix, so ids print verbatim.
-        return self.path, None, f"{self.pipeline.name}: {self.name}"
-
-
-# Stash keys are created here and filled in by plugin.py at configure time.
-RUNS_KEY = pytest.StashKey[SessionRuns]()
-OVERRIDES_KEY = pytest.StashKey[dict[str, Any]]()
-RESULT_KEY = pytest.StashKey[Any]()
+        line = (self.pipeline.gate_line(self.gate) if self.gate else None) or 1
+        return self.path, line - 1, f"{self.pipeline.name}: {self.name}"

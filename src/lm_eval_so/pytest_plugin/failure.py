@@ -7,9 +7,9 @@ from typing import Any
 from ..common.config import Gate
 from ..common.records import ThresholdOutcome
 from ..orchestrator import PipelineResult
+from .keys import PREFIX
 
 SAMPLES_SHOWN = 5
-PREFIX = "lm_eval"
 
 
 class GateFailed(AssertionError):

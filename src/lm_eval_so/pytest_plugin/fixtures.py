@@ -10,7 +10,7 @@ import pytest
 
 from ..common.config import PipelineConfig, load_config
 from ..orchestrator import PipelineResult, run_pipeline
-from .collect import OVERRIDES_KEY, RUNS_KEY
+from .keys import OVERRIDES_KEY, RUNS_KEY
 
 
 class LmEval:
@@ -42,9 +42,3 @@ class LmEval:
         if workspace is None:
             workspace = self._tmp_workspace if isinstance(pipeline, Mapping) else config.workspace
         return run_pipeline(config, workspace_dir=workspace)
-
-
-@pytest.fixture
-def lm_eval(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LmEval:
-    """Run a pipeline from a Python test: ``result = lm_eval("evals/pipeline.yaml")``."""
-    return LmEval(request.config, tmp_path_factory.mktemp("lm_eval_workspace"))

@@ -17,14 +17,19 @@ import uuid
 from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect import OVERRIDES_KEY, RESULT_KEY, RUNS_KEY, GateItem, PipelineFile
-from .fixtures import lm_eval  # noqa: F401  (fixture)
-from .runs import SessionRuns
+from .keys import OVERRIDES_KEY, RESULT_KEY, RUNS_KEY
 from .summary import SessionTable
+
+if TYPE_CHECKING:
+    from .fixtures import LmEval
+
+# Heavy modules (pydantic models, the stages) load only once a pipeline file is collected or
+# the fixture is used: this plugin is imported by every pytest session of every project that
+# has lm-eval-so installed.
 
 DEFAULT_PATTERNS = ["pipeline.yaml", "pipeline.yml", "*.pipeline.yaml", "*.pipeline.yml"]
 STALE_SESSION_S = 24 * 3600
@@ -69,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # xdist gives every worker the same run uid; without xdist this process is the session.
     workerinput = getattr(config, "workerinput", None)
     session_id = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+    from .runs import SessionRuns
+
     config.stash[RUNS_KEY] = SessionRuns(session_id, workspace_dir)
     overrides: dict[str, Any] = {}
     if model := _option(config, "model"):
@@ -91,14 +98,25 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     patterns = parent.config.getini("lm_eval_patterns")
     if any(fnmatch(file_path.name, pattern) for pattern in patterns):
+        from .collect import PipelineFile
+
         return PipelineFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.fixture
+def lm_eval(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LmEval:
+    """Run a pipeline from a Python test: ``result = lm_eval("evals/pipeline.yaml")``."""
+    from .fixtures import LmEval
+
+    return LmEval(request.config, tmp_path_factory.mktemp("lm_eval_workspace"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if isinstance(item, GateItem) and call.when == "call" and item.config.pluginmanager.hasplugin("html"):
+    # Only our items stash a result; checking the stash avoids importing collect.py here.
+    if call.when == "call" and item.config.pluginmanager.hasplugin("html"):
         result = item.stash.get(RESULT_KEY, None)
         if result is not None:
             report.extras = [*getattr(report, "extras", []), *_html_extras(item.config, result)]

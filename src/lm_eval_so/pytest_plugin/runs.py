@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from ..common.config import PipelineConfig
 from ..common.errors import LmEvalError
-from ..common.records import Summary
-from ..common.workspace import atomic_write_json
-from ..orchestrator import PipelineResult, run_pipeline
+
+if TYPE_CHECKING:
+    from ..common.config import PipelineConfig
+    from ..orchestrator import PipelineResult
 
 
 @dataclass
@@ -31,6 +31,9 @@ class Outcome:
 
 
 def result_from_dict(data: dict[str, Any]) -> PipelineResult:
+    from ..common.records import Summary
+    from ..orchestrator import PipelineResult
+
     return PipelineResult(
         pipeline=data["pipeline"],
         config_hash=data["config_hash"],
@@ -66,6 +69,8 @@ class SessionRuns:
                 result = result_from_dict(data["result"]) if data.get("result") else None
                 return Outcome(result=result, error=data.get("error"), skipped=data.get("skipped"))
             outcome = self._run(config)
+            from ..common.workspace import atomic_write_json
+
             atomic_write_json(
                 outcome_file,
                 {
@@ -80,6 +85,8 @@ class SessionRuns:
         missing = config.missing_env()
         if missing:
             return Outcome(skipped=f"{config.name}: needs {', '.join(missing)} (requires_env)")
+        from ..orchestrator import run_pipeline
+
         try:
             return Outcome(result=run_pipeline(config, workspace_dir=self.workspace_for(config)))
         except LmEvalError as exc:

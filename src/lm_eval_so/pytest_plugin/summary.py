@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from .failure import PREFIX
+from .keys import PREFIX
 
 
 @dataclass
