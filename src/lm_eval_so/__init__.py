@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from .common.workspace import Workspace
+    from .evaluator.compare import Comparison, compare_runs
     from .orchestrator import PipelineResult, Plan, run_pipeline, run_pipeline_async
 
 # The pytest plugin imports this package in every pytest session of every project that has
@@ -54,6 +55,8 @@ _LAZY = {
     "Plan": "orchestrator",
     "run_pipeline": "orchestrator",
     "run_pipeline_async": "orchestrator",
+    "Comparison": "evaluator.compare",
+    "compare_runs": "evaluator.compare",
 }
 
 
@@ -74,6 +77,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "ArtifactError",
     "BackendError",
+    "Comparison",
     "ConfigError",
     "DatasetError",
     "DatasetSample",
@@ -90,6 +94,7 @@ __all__ = [
     "Usage",
     "Workspace",
     "__version__",
+    "compare_runs",
     "load_config",
     "registry",
     "run_pipeline",

@@ -4,6 +4,8 @@
     lm-eval-so gen-dataset pipeline.yaml            -> prints dataset.jsonl path
     lm-eval-so runner pipeline.yaml --dataset PATH  -> prints the run directory
     lm-eval-so evaluator RUN_DIR                    -> scores, summary, reports
+    lm-eval-so run --resume RUN_DIR                 -> continue an interrupted run
+    lm-eval-so cache stats|clear [--workspace-dir DIR]
 
 Exit codes: 0 thresholds met, 1 thresholds not met, 2 usage or config error, 3 internal error.
 """
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from .common.errors import ConfigError
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -24,7 +27,16 @@ def _run_command(args: argparse.Namespace) -> int:
     from .evaluator.cli import format_summary
     from .orchestrator import run_pipeline
 
-    result = run_pipeline(args.pipeline, workspace_dir=args.workspace_dir, dry_run=args.dry_run)
+    pipeline = args.pipeline
+    if pipeline is None:
+        if args.resume is None:
+            raise ConfigError("run: give the pipeline.yaml (or --resume RUN_DIR)")
+        from .runner.stage import original_config_path
+
+        pipeline = original_config_path(args.resume)
+    result = run_pipeline(
+        pipeline, workspace_dir=args.workspace_dir, dry_run=args.dry_run, resume=args.resume
+    )
     if result.plan is not None:
         print(result.plan.render())
         print("dry run: no model was called, nothing was written")
@@ -34,21 +46,36 @@ def _run_command(args: argparse.Namespace) -> int:
     report = result.report_path("html")
     if report is not None:
         info(f"report: {report}")
+    from .runner.stage import stopped_early
+
+    stopped = stopped_early(result.run_dir)
+    if stopped:
+        info(stopped)
     print(result.run_dir)
     return EXIT_OK if result.passed else EXIT_THRESHOLDS
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("run", help="run a pipeline end to end (generator, runner, evaluator)")
-    parser.add_argument("pipeline", help="path to pipeline.yaml (or its directory)")
+    parser.add_argument(
+        "pipeline", nargs="?", help="path to pipeline.yaml (or its directory); optional with --resume"
+    )
     parser.add_argument("--dry-run", action="store_true", help="validate and print the plan; call no model")
     parser.add_argument("--workspace-dir", help="workspace directory (default: the config's `workspace`)")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run in its own directory (same config required)",
+    )
     parser.set_defaults(handler=_run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .evaluator import cli as evaluator_cli
+    from .evaluator import compare_cli
     from .generator import cli as generator_cli
+    from .plugins import cli as plugins_cli
+    from .runner import cache_cli
     from .runner import cli as runner_cli
 
     parser = argparse.ArgumentParser(
@@ -63,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("gen-dataset", generator_cli, "build the versioned dataset; prints its path"),
         ("runner", runner_cli, "run a dataset through the backend; prints the run directory"),
         ("evaluator", evaluator_cli, "score a run, write summary and reports"),
+        ("compare", compare_cli, "compare two runs: per-metric deltas, significance, flips"),
+        ("plugins", plugins_cli, "list installed backends, metrics, reporters and sources"),
+        ("cache", cache_cli, "response cache: show statistics or clear it"),
     ):
         stage = sub.add_parser(name, help=text, description=text)
         module.add_arguments(stage)

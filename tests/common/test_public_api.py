@@ -6,6 +6,7 @@ import lm_eval_so
 
 EXPECTED = {
     "ArtifactError",
+    "Comparison",
     "BackendError",
     "ConfigError",
     "DatasetError",
@@ -23,6 +24,7 @@ EXPECTED = {
     "Usage",
     "Workspace",
     "__version__",
+    "compare_runs",
     "load_config",
     "registry",
     "run_pipeline",

@@ -37,3 +37,21 @@ def test_runtime_registration() -> None:
     assert registry.get("metrics", "custom") is Custom
     registry.unregister("metrics", "custom")
     assert "custom" not in registry.names("metrics")
+
+
+def test_a_reimported_plugin_module_is_loaded_again() -> None:
+    # pytester and importlib.reload replace modules; handing out classes from the old module
+    # object would make isinstance/issubclass checks against the new one fail.
+    import sys
+
+    registry = Registry()
+    first = registry.get("metrics", "exact_match")
+    assert registry.get("metrics", "exact_match") is first  # cached while the module stays
+    module_name = first.__module__
+    saved = sys.modules.pop(module_name)
+    try:
+        second = registry.get("metrics", "exact_match")
+        assert second is not first
+        assert second is sys.modules[module_name].ExactMatch
+    finally:
+        sys.modules[module_name] = saved

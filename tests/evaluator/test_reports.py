@@ -53,7 +53,10 @@ def test_html_escapes_every_model_and_dataset_text(hostile_run: Path) -> None:
 def test_html_is_self_contained(hostile_run: Path) -> None:
     html = (hostile_run / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert "<script" not in html.lower() and "<link" not in html.lower()
+    # Exactly one script, our own inline table script (no src), allowed by its hash in the CSP.
+    assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == ["<script>"]
+    assert "<link" not in html.lower()
+    assert "script-src 'sha256-" in html
     assert "@import" not in html and "url(" not in html
 
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from lm_eval_so.evaluator.bootstrap import MAX_BOOTSTRAP_N
 from lm_eval_so.evaluator.stats import (
     mean,
     normal_interval,
@@ -60,8 +61,15 @@ def test_normal_interval_is_clamped_only_for_bounded_scores_and_says_so() -> Non
     assert high == 1.0 and clamped
     raw_low, raw_high, raw_clamped = normal_interval(values)
     assert raw_high > 1.0 and not raw_clamped and raw_low == low
-    assert summarize(values, binary=False).ci_method == "normal-clamped"
-    assert summarize(values, binary=False, bounds=None).ci_method == "normal"
+    # Small samples get a bootstrap, which never leaves the data's range, so needs no clamp.
+    small = summarize(values, binary=False)
+    assert small.ci_method == "bootstrap" and small.ci_high <= 1.0
+    # Beyond MAX_BOOTSTRAP_N the normal interval is used, clamped to the bounds.
+    big = values * (MAX_BOOTSTRAP_N // len(values) + 1)
+    assert summarize(big, binary=False).ci_method == "normal"
+    skewed = [1.0] * (MAX_BOOTSTRAP_N + 1) + [0.0]
+    assert summarize(skewed, binary=False).ci_method == "normal-clamped"
+    assert summarize(skewed, binary=False, bounds=None).ci_method == "normal"
 
 
 def test_summarize_uses_wilson_for_binary_metrics() -> None:

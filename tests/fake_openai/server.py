@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -48,6 +49,8 @@ class FakeConfig:
     fail_first: int = 0
     fail_status: int = 500
     retry_after: float | None = None  # seconds, sent as Retry-After with fail_status
+    retry_after_ms: float | None = None  # sent as retry-after-ms (OpenAI's header) instead
+    retry_after_date: bool = False  # send retry_after as an HTTP date rather than seconds
     malformed_first: int = 0
     hang_first: int = 0
     hang_s: float = 300.0  # longer than any client timeout in the tests
@@ -66,6 +69,9 @@ class FakeState:
             self.config = FakeConfig()
         self.requests: Counter[str] = Counter()
         self.prompts: list[str] = []
+        # (wall-clock time, prompt text) of every generation request as it arrives, faults
+        # included: tests read retries and their spacing from it.
+        self.arrivals: list[tuple[float, str]] = []
         self.retried = 0  # requests the client marked as retries
         self.in_flight = self.max_in_flight = 0
         self.served = {"hang": 0, "fail": 0, "malformed": 0}
@@ -82,6 +88,7 @@ class FakeState:
         return {
             "requests": dict(self.requests),
             "prompts": list(self.prompts),
+            "arrivals": [list(a) for a in self.arrivals],
             "retried": self.retried,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
@@ -135,6 +142,15 @@ def error_body(message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
+def _request_text(body: dict[str, Any], *, chat: bool) -> str:
+    """The last user message (chat) or the prompt (completion)."""
+    if chat:
+        messages = body.get("messages") or []
+        return next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
+    prompt = body.get("prompt") or ""
+    return prompt if isinstance(prompt, str) else str(prompt[0])
+
+
 # --------------------------------------------------------------------------- handlers
 
 
@@ -181,6 +197,7 @@ class FakeOpenAIApp:
             )
             return web.json_response(body, status=401)
         body = json.loads(await request.read())
+        state.arrivals.append((time.time(), _request_text(body, chat=chat)))
         if config.latency_s > 0:
             await asyncio.sleep(config.latency_s)
         if state.take_fault("hang", config.hang_first):
@@ -197,20 +214,24 @@ class FakeOpenAIApp:
         if config.echo_key_in_errors:
             message += f" (request made with key {token})"
         kind = "rate_limit_error" if status == 429 else "server_error"
-        headers = {} if config.retry_after is None else {"Retry-After": f"{config.retry_after:g}"}
+        headers = {}
+        if config.retry_after_ms is not None:
+            headers["retry-after-ms"] = f"{config.retry_after_ms:g}"
+        elif config.retry_after is not None and config.retry_after_date:
+            headers["Retry-After"] = formatdate(time.time() + config.retry_after, usegmt=True)
+        elif config.retry_after is not None:
+            headers["Retry-After"] = f"{config.retry_after:g}"
         return web.json_response(error_body(message, kind, None), status=status, headers=headers)
 
     def _completion(self, body: dict[str, Any], *, chat: bool) -> dict[str, Any]:
         state = self.state
         state.ids += 1
         model = state.config.model or body.get("model") or "fake-model"
+        text = _request_text(body, chat=chat)
         if chat:
             messages = body.get("messages") or []
-            text = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
             prompt_words = sum(len(str(m.get("content") or "").split()) for m in messages)
         else:
-            prompt = body.get("prompt") or ""
-            text = prompt if isinstance(prompt, str) else str(prompt[0])
             prompt_words = len(text.split())
         state.prompts.append(text)
         reply, finish = shape_reply(pick_reply(text, state.config.answers), body)

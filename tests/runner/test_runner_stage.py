@@ -52,9 +52,9 @@ def test_a_run_directory_with_config_manifest_and_results(fake_openai: ServerThr
         {"temperature": 0.2},
     )
     assert manifest.seed == 0
-    assert manifest.counts == {"requests": 4, "errors": 0}
+    assert manifest.counts == {"requests": 4, "errors": 0, "cache_hits": 0, "cache_misses": 4, "resumed": 0}
     assert "openai" in manifest.versions and "python" in manifest.versions
-    assert manifest.plugins["openai"].startswith("lm-eval-so ")
+    assert manifest.plugins["backend:openai"].startswith("lm-eval-so ")
     timing = manifest.timings["run"]
     assert timing.finished_at is not None and timing.seconds is not None and timing.seconds >= 0
 
@@ -72,7 +72,13 @@ def test_the_key_is_in_no_artifact_even_when_the_server_echoes_it(
     for path in outcome.run.path.iterdir():
         assert KEY not in path.read_text(), path.name
     manifest = json.loads(outcome.run.manifest.read_text())
-    assert manifest["counts"] == {"requests": 3, "errors": 3}
+    assert manifest["counts"] == {
+        "requests": 3,
+        "errors": 3,
+        "cache_hits": 0,
+        "cache_misses": 3,
+        "resumed": 0,
+    }
 
 
 def test_a_missing_key_creates_no_run_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -95,6 +95,13 @@ class Pricing(StrictModel):
     completion_per_1m: float = Field(ge=0)
 
 
+class RateLimit(StrictModel):
+    """Client-side limits, per minute; tokens are estimated before the call."""
+
+    rpm: float | None = Field(None, gt=0, description="Requests per minute.")
+    tpm: float | None = Field(None, gt=0, description="Tokens per minute (prompt + max_tokens).")
+
+
 class RunnerConfig(StrictModel):
     backend: str = Field("openai", description="openai, llamacpp, python, or a plugin's name.")
     model: str | None = Field(
@@ -113,6 +120,19 @@ class RunnerConfig(StrictModel):
     repeats: int = Field(1, ge=1, le=1000, description="Calls per sample (pass@k, variance).")
     pricing: Pricing | None = Field(None, description="Overrides the built-in price table.")
     options: dict[str, Any] = Field(default_factory=dict, description="Backend-specific options.")
+    cache: Literal["read_write", "read_only", "off"] = Field(
+        "read_write", description="Response cache; read_only = strict replay (a miss is an error)."
+    )
+    rate_limit: RateLimit | None = Field(None, description="Client-side requests/tokens per minute.")
+    max_cost_usd: float | None = Field(
+        None, gt=0, description="Budget: stop before the run would spend more than this."
+    )
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `cache: off` as the boolean false.
+        return "off" if value is False else value
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -127,6 +147,13 @@ class RunnerConfig(StrictModel):
 class Threshold(StrictModel):
     min: float | None = None
     max: float | None = None
+    gate: Literal["point", "confidence"] = Field(
+        "point",
+        description="point: the mean must clear the bound; confidence: the 95% interval must.",
+    )
+    inconclusive: Literal["fail", "pass"] = Field(
+        "fail", description="confidence gates: what an interval straddling the bound counts as."
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> Threshold:
@@ -281,7 +308,11 @@ class PipelineConfig(StrictModel):
 
     def config_hash(self) -> str:
         """Hash of what the experiment *is*: independent of the workspace location."""
-        payload = self.model_dump(mode="json", exclude={"workspace", "description"})
+        # runner.cache is how answers are fetched, not what the experiment is: a strict replay
+        # (read_only) must hash like the run that recorded it.
+        payload = self.model_dump(
+            mode="json", exclude={"workspace": True, "description": True, "runner": {"cache"}}
+        )
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -96,6 +96,11 @@ class MetricSummary(Record):
     n: int
     std: float
     ci_method: str
+    # With runner.repeats > 1: attempts per sample, unbiased pass@k by k ("1", "5", ...) for
+    # pass/fail metrics, and the mean over samples of the variance between their attempts.
+    repeats: int | None = None
+    pass_at_k: dict[str, float] | None = None
+    within_sample_variance: float | None = None
 
 
 class ThresholdOutcome(Record):
@@ -109,6 +114,17 @@ class ThresholdOutcome(Record):
     value: float | None
     passed: bool
     reason: str | None = None
+    # "inconclusive": a confidence gate whose interval straddles the bound; ``passed`` then
+    # follows the threshold's ``inconclusive`` setting. Older summaries derive it from passed.
+    status: Literal["passed", "failed", "inconclusive"] = "passed"
+    gate: Literal["point", "confidence"] = "point"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_from_passed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "status" not in data and "passed" in data:
+            return {**data, "status": "passed" if data["passed"] else "failed"}
+        return data
 
 
 class LatencySummary(Record):
@@ -132,6 +148,10 @@ class Summary(Record):
     usage: Usage
     cost_usd: float | None
     latency_ms: LatencySummary
+    # Calls made by metrics (llm_judge), kept apart from the model under test's figures.
+    judge_calls: int = 0
+    judge_usage: Usage | None = None
+    judge_cost_usd: float | None = None
 
 
 class DatasetManifest(Record):
@@ -166,4 +186,6 @@ class RunManifest(Record):
     plugins: dict[str, str] = Field(default_factory=dict)
     timings: dict[str, StageTiming] = Field(default_factory=dict)
     counts: dict[str, int] = Field(default_factory=dict)
-    status: Literal["running", "completed", "failed"] = "running"
+    # "interrupted": stopped (Ctrl-C) before the end, resumable; "budget_exhausted": stopped
+    # by runner.max_cost_usd, keeping what finished.
+    status: Literal["running", "completed", "failed", "interrupted", "budget_exhausted"] = "running"

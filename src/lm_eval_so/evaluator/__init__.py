@@ -7,9 +7,13 @@ It reads only artifacts (``dataset.jsonl``, ``results.jsonl``) and never imports
 stages. Jinja2 is imported only when an HTML report is written.
 """
 
+from .bootstrap import bootstrap_mean_interval, paired_bootstrap_interval
+from .compare import Comparison, MetricDelta, compare_runs, find_baseline
 from .evaluate import evaluate_run, score_one, write_reports
-from .metrics import Metric, MetricScore, build_metric
+from .metrics import Metric, MetricContext, MetricScore, MetricUsage, build_metric
+from .passk import pass_at_k
 from .reports import ReportData, Reporter, SampleRow
+from .significance import mcnemar_exact
 from .stats import (
     Z95,
     mean,
@@ -24,18 +28,28 @@ from .thresholds import RunFigures, all_passed, check_gates
 
 __all__ = [
     "Z95",
+    "Comparison",
     "Metric",
+    "MetricContext",
+    "MetricDelta",
     "MetricScore",
+    "MetricUsage",
     "ReportData",
     "Reporter",
     "RunFigures",
     "SampleRow",
     "all_passed",
+    "bootstrap_mean_interval",
     "build_metric",
     "check_gates",
+    "compare_runs",
     "evaluate_run",
+    "find_baseline",
+    "mcnemar_exact",
     "mean",
     "normal_interval",
+    "paired_bootstrap_interval",
+    "pass_at_k",
     "percentile",
     "percentiles",
     "score_one",

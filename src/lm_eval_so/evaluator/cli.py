@@ -64,9 +64,15 @@ def dataset_from_manifest(run_dir: RunDir) -> Path:
 
 def format_summary(summary: Summary) -> str:
     """A plain-text table of metrics, run figures and gates, for the terminal."""
-    header = ("metric", "mean", "95% CI", "n")
+    header = ("metric", "mean", "95% CI", "n", "pass@k")
     rows = [
-        (m.name, f"{m.mean:.3f}", f"{m.ci_low:.3f}-{m.ci_high:.3f}", str(m.n))
+        (
+            m.name,
+            f"{m.mean:.3f}",
+            f"{m.ci_low:.3f}-{m.ci_high:.3f}",
+            str(m.n),
+            " ".join(f"@{k}={v:.3f}" for k, v in (m.pass_at_k or {}).items()),
+        )
         for m in summary.metrics.values()
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -80,8 +86,13 @@ def format_summary(summary: Summary) -> str:
         f"{summary.usage.total_tokens} tokens, cost {cost}, "
         f"latency p50 {summary.latency_ms.p50:.0f} ms p95 {summary.latency_ms.p95:.0f} ms"
     )
+    if summary.judge_calls:
+        judge = "unknown" if summary.judge_cost_usd is None else f"${summary.judge_cost_usd:.4f}"
+        lines.append(f"judge: {summary.judge_calls} calls, cost {judge} (not included above)")
     for outcome in summary.thresholds:
         mark = "PASS" if outcome.passed else "FAIL"
+        if outcome.status == "inconclusive":
+            mark = f"INCONCLUSIVE ({mark})"
         reason = f": {outcome.reason}" if outcome.reason else ""
         lines.append(f"  {mark}  {outcome.name}{reason}")
     lines.append(f"{summary.pipeline}: {'PASSED' if summary.passed else 'FAILED'} ({summary.run_id})")

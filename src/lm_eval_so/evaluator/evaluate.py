@@ -39,7 +39,8 @@ from ..common.workspace import (
     iter_jsonl,
     read_model,
 )
-from .metrics import Metric, build_metric
+from .metrics import Metric, MetricContext, build_metric
+from .repeats import repeat_figures, with_judge_usage
 from .reports.base import ReportData, Reporter, SampleRow
 from .stats import mean, percentiles, summarize
 from .thresholds import RunFigures, all_passed, check_gates
@@ -65,17 +66,23 @@ def _evaluate(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: s
     started_at, clock = iso_now(), time.perf_counter()
     if not run.path.is_dir():
         raise ArtifactError(f"{run.path}: no such run directory")
-    metrics = {m.key: build_metric(m) for m in config.evaluator.metrics}
-    samples = load_samples(dataset_path)
-    check_expected(metrics, samples, dataset_path)
+    metric_context = MetricContext(base_dir=config.base_dir, seed=config.seed)
+    metrics = {m.key: build_metric(m, metric_context) for m in config.evaluator.metrics}
+    try:
+        samples = load_samples(dataset_path)
+        check_expected(metrics, samples, dataset_path)
+        with _atomic_jsonl(run.scores) as writer:
+            prepare_metrics(run.results, samples, metrics)
+            scored = _score_run(run.results, samples, metrics, writer)
+    finally:
+        for metric in metrics.values():
+            metric.close()
     manifest = read_model(run.manifest, RunManifest) if run.manifest.exists() else None
 
-    with _atomic_jsonl(run.scores) as writer:
-        scored = _score_run(run.results, samples, metrics, writer)
-
     model = config.runner.model or (manifest.model if manifest else None) or scored.first_model
-    per_metric = summarize_metrics(config, metrics, scored.scores)
+    per_metric = summarize_metrics(config, metrics, scored.scores, scored.rows)
     summary = _summary(config, run_id, scored, per_metric, len(samples), model)
+    summary = with_judge_usage(summary, [m.usage() for m in metrics.values()])
     atomic_write_json(run.summary, summary)
 
     context = manifest.model_dump(mode="json") if manifest else _context(config, model)
@@ -152,6 +159,25 @@ class _Scored:
             completion_tokens=self.completion_tokens,
             total_tokens=self.total_tokens,
         )
+
+
+def prepare_metrics(
+    results_path: Path, samples: dict[str, DatasetSample], metrics: dict[str, Metric]
+) -> None:
+    """Give metrics that batch (an LLM judge calling a model concurrently) every result first.
+
+    Only then is ``results.jsonl`` read twice; plain metrics keep the single streaming pass.
+    """
+    batching = [m for m in metrics.values() if type(m).prepare is not Metric.prepare]
+    if not batching:
+        return
+    pairs = [
+        (samples[result.sample_id], result)
+        for result in iter_jsonl(results_path, RunResult)
+        if result.error is None and result.sample_id in samples
+    ]
+    for metric in batching:
+        metric.prepare(pairs)
 
 
 def _score_run(
@@ -247,13 +273,18 @@ def _atomic_jsonl(path: Path) -> Iterator[JsonlWriter]:
 
 
 def summarize_metrics(
-    config: PipelineConfig, metrics: dict[str, Metric], scores: dict[str, list[float]]
+    config: PipelineConfig,
+    metrics: dict[str, Metric],
+    scores: dict[str, list[float]],
+    rows: list[SampleRow] | None = None,
 ) -> dict[str, MetricSummary]:
-    """Mean, spread and 95% interval per metric, in config order."""
+    """Mean, spread and 95% interval per metric, in config order (plus pass@k with repeats)."""
     out = {}
     for metric_config in config.evaluator.metrics:
         key, metric = metric_config.key, metrics[metric_config.key]
-        stats = summarize(scores[key], binary=metric.binary, bounds=metric.score_range)
+        binary = metric.is_binary()
+        stats = summarize(scores[key], binary=binary, bounds=metric.score_range, seed=config.seed)
+        extra = repeat_figures(key, rows, binary=binary) if rows else {}
         out[key] = MetricSummary(
             name=key,
             type=metric_config.type,
@@ -263,6 +294,7 @@ def summarize_metrics(
             n=stats.n,
             std=stats.std,
             ci_method=stats.ci_method,
+            **extra,
         )
     return out
 
@@ -335,6 +367,10 @@ def _context(config: PipelineConfig, model: str | None) -> dict[str, Any]:
 def _finish_manifest(run: RunDir, manifest: RunManifest, started_at: str, seconds: float) -> None:
     timing = StageTiming(started_at=started_at, finished_at=iso_now(), seconds=round(seconds, 3))
     updated = manifest.model_copy(
-        update={"timings": {**manifest.timings, "evaluate": timing}, "status": "completed"}
+        # A run the runner stopped early (budget_exhausted) keeps saying so once scored.
+        update={
+            "timings": {**manifest.timings, "evaluate": timing},
+            "status": manifest.status if manifest.status == "budget_exhausted" else "completed",
+        }
     )
     atomic_write_json(run.manifest, updated)

@@ -10,6 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .bootstrap import MAX_BOOTSTRAP_N, bootstrap_mean_interval
+
 #: The two-sided 95% quantile of the standard normal distribution.
 Z95 = 1.959963984540054
 
@@ -96,7 +98,8 @@ class ScoreStats:
     std: float
     ci_low: float
     ci_high: float
-    ci_method: str  # "wilson", "normal", or "normal-clamped" when the bounds cut the interval
+    # "wilson", "bootstrap", or for very large n "normal" / "normal-clamped" (bounds cut it)
+    ci_method: str
 
 
 def summarize(
@@ -104,12 +107,22 @@ def summarize(
     *,
     binary: bool,
     bounds: tuple[float, float] | None = (0.0, 1.0),
+    seed: int = 0,
 ) -> ScoreStats:
-    """Mean, spread and 95% interval: Wilson for pass/fail scores, normal otherwise."""
+    """Mean, spread and 95% interval that fits the metric.
+
+    Pass/fail scores get the Wilson interval. Continuous scores get a seeded percentile
+    bootstrap, which respects skew and the score's bounds without assuming normality; above
+    ``MAX_BOOTSTRAP_N`` scores the sample mean is normal to well within the bootstrap's own
+    resampling noise, so the O(n) normal interval is used and says so in ``ci_method``.
+    """
     centre, spread = mean(scores), std(scores)
     if binary:
         low, high = wilson_interval(centre * len(scores), len(scores))
         return ScoreStats(len(scores), centre, spread, low, high, "wilson")
+    if 0 < len(scores) <= MAX_BOOTSTRAP_N:
+        low, high = bootstrap_mean_interval(scores, seed=seed)
+        return ScoreStats(len(scores), centre, spread, low, high, "bootstrap")
     low, high, clamped = normal_interval(scores, bounds=bounds)
     method = "normal-clamped" if clamped else "normal"
     return ScoreStats(len(scores), centre, spread, low, high, method)

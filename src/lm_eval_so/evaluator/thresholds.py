@@ -34,7 +34,10 @@ class RunFigures:
 
 
 def metric_outcome(name: str, threshold: Threshold, stats: MetricSummary) -> ThresholdOutcome:
-    """``mean`` against ``threshold``; a metric without scores fails rather than passing empty."""
+    """The mean (``gate: point``) or its 95% interval (``gate: confidence``) against ``threshold``.
+
+    A metric without scores fails rather than passing empty.
+    """
     outcome = ThresholdOutcome(
         name=threshold.describe(name),
         kind="metric",
@@ -43,9 +46,13 @@ def metric_outcome(name: str, threshold: Threshold, stats: MetricSummary) -> Thr
         max=threshold.max,
         value=stats.mean if stats.n else None,
         passed=False,
+        status="failed",
+        gate=threshold.gate,
     )
     if stats.n == 0:
         return outcome.model_copy(update={"reason": "no scores"})
+    if threshold.gate == "confidence":
+        return _confidence_outcome(outcome, threshold, stats)
     interval = f"95% CI {stats.ci_low:.3f}-{stats.ci_high:.3f}, n={stats.n}"
     if threshold.min is not None and stats.mean < threshold.min - _TOLERANCE:
         reason = f"mean {stats.mean:.4g} is below the minimum {threshold.min:g} ({interval})"
@@ -53,7 +60,40 @@ def metric_outcome(name: str, threshold: Threshold, stats: MetricSummary) -> Thr
     if threshold.max is not None and stats.mean > threshold.max + _TOLERANCE:
         reason = f"mean {stats.mean:.4g} is above the maximum {threshold.max:g} ({interval})"
         return outcome.model_copy(update={"reason": reason})
-    return outcome.model_copy(update={"passed": True})
+    return outcome.model_copy(update={"passed": True, "status": "passed"})
+
+
+def _confidence_outcome(
+    outcome: ThresholdOutcome, threshold: Threshold, stats: MetricSummary
+) -> ThresholdOutcome:
+    """Pass when the whole interval clears every bound; fail when it lies entirely beyond one.
+
+    An interval that touches the bound counts as clearing it (the same ``>=`` as point gates).
+    Anything else is inconclusive: the data cannot tell, and ``threshold.inconclusive`` decides.
+    """
+    low, high = stats.ci_low, stats.ci_high
+    interval = f"95% CI [{low:.4g}, {high:.4g}] ({stats.ci_method}), mean {stats.mean:.4g}, n={stats.n}"
+    # (side, bound, the interval clears it, the interval lies entirely beyond it)
+    bounds = []
+    if (lo := threshold.min) is not None:
+        bounds.append(("min", lo, low >= lo - _TOLERANCE, high < lo - _TOLERANCE))
+    if (hi := threshold.max) is not None:
+        bounds.append(("max", hi, high <= hi + _TOLERANCE, low > hi + _TOLERANCE))
+    for side, bound, _, beyond in bounds:
+        if beyond:
+            where = "below the minimum" if side == "min" else "above the maximum"
+            reason = f"the whole interval is {where} {bound:g}: {interval}"
+            return outcome.model_copy(update={"reason": reason})
+    if all(clears for _, _, clears, _ in bounds):
+        return outcome.model_copy(update={"passed": True, "status": "passed", "reason": None})
+    side, bound = next((side, bound) for side, bound, clears, _ in bounds if not clears)
+    counted = threshold.inconclusive == "pass"
+    reason = (
+        f"inconclusive: the interval straddles the {side}imum {bound:g} ({interval}); "
+        f"counted as {'passed' if counted else 'failed'} (inconclusive: {threshold.inconclusive}); "
+        "more samples or repeats narrow the interval"
+    )
+    return outcome.model_copy(update={"passed": counted, "status": "inconclusive", "reason": reason})
 
 
 def limit_outcome(name: str, limit: Limit, run: RunFigures) -> ThresholdOutcome:
@@ -66,6 +106,7 @@ def limit_outcome(name: str, limit: Limit, run: RunFigures) -> ThresholdOutcome:
         max=limit.max,
         value=value,
         passed=False,
+        status="failed",
     )
     if value is None:
         return outcome.model_copy(update={"reason": unknown})
@@ -74,7 +115,7 @@ def limit_outcome(name: str, limit: Limit, run: RunFigures) -> ThresholdOutcome:
         if name == "error_rate":
             reason += f" ({run.n_errors} of {run.n_results} calls failed)"
         return outcome.model_copy(update={"reason": reason})
-    return outcome.model_copy(update={"passed": True})
+    return outcome.model_copy(update={"passed": True, "status": "passed"})
 
 
 def _limit_value(name: str, run: RunFigures) -> tuple[float | None, str]:

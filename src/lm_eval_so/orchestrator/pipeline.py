@@ -17,6 +17,7 @@ from ..evaluator import evaluate_run
 from ..generator import build_dataset, save_dataset
 from ..generator.generate import BuiltDataset
 from ..runner import check_backend, run_stage
+from ..runner.estimate import estimate_run
 from .result import PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")
@@ -48,14 +49,18 @@ async def run_pipeline_async(
     workspace_dir: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> PipelineResult:
     """Run one pipeline end to end and return its :class:`PipelineResult`.
 
     ``config`` is a path to ``pipeline.yaml`` (or its directory), a dict, or a
     :class:`PipelineConfig`. ``overrides`` maps dotted fields to values
     (``{"runner.model": "gpt-4o-mini"}``). ``dry_run`` validates and plans; it calls no model
-    and writes nothing.
+    and writes nothing. ``resume`` is an interrupted run directory of the same config: it is
+    continued in place (finished samples are not asked again) instead of starting a new run.
     """
+    if resume is not None and workspace_dir is None:
+        workspace_dir = Path(resume).resolve().parent.parent  # <workspace>/runs/<run_id>
     cfg, workspace = prepare(config, workspace_dir=workspace_dir, overrides=overrides)
     built = build_dataset(cfg)
     if dry_run:
@@ -68,7 +73,7 @@ async def run_pipeline_async(
         dataset.n_samples,
         "reused" if dataset.reused else "created",
     )
-    outcome = await run_stage(cfg, dataset.path, workspace)
+    outcome = await run_stage(cfg, dataset.path, workspace, resume=resume)
     log.info(
         "run %s: %d requests, %d errors",
         outcome.run.run_id,
@@ -92,6 +97,7 @@ def run_pipeline(
     workspace_dir: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> PipelineResult:
     """Synchronous twin of :func:`run_pipeline_async`.
 
@@ -101,6 +107,7 @@ def run_pipeline(
         "workspace_dir": workspace_dir,
         "dry_run": dry_run,
         "overrides": overrides,
+        "resume": resume,
     }
     try:
         asyncio.get_running_loop()
@@ -136,6 +143,7 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
     metrics = [m.key for m in cfg.evaluator.metrics]
     gates = [gate.name for gate in cfg.gates()]
     n = len(built.samples)
+    estimate = estimate_run(cfg, built.samples)
     return Plan(
         pipeline=cfg.name,
         config_path=str(cfg.path) if cfg.path else None,
@@ -154,4 +162,8 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
         metrics=metrics,
         gates=gates,
         reports=list(cfg.evaluator.report.formats),
+        est_prompt_tokens=estimate.prompt_tokens,
+        est_completion_tokens=estimate.completion_tokens,
+        est_cost_usd=estimate.cost_usd,
+        max_cost_usd=cfg.runner.max_cost_usd,
     )

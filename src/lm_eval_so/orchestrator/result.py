@@ -32,6 +32,11 @@ class Plan:
     metrics: list[str]
     gates: list[str]
     reports: list[str]
+    # Runner estimate (characters/4 per prompt token, max_tokens per answer); None: no price.
+    est_prompt_tokens: int = 0
+    est_completion_tokens: int = 0
+    est_cost_usd: float | None = None
+    max_cost_usd: float | None = None
 
     def render(self) -> str:
         rows = [
@@ -48,6 +53,7 @@ class Plan:
                 f"{self.n_requests} ({self.n_samples} samples x {self.repeats} repeats), "
                 f"concurrency {self.concurrency}",
             ),
+            ("estimate", self._estimate()),
             ("credentials", self.credentials),
             ("metrics", ", ".join(self.metrics)),
             ("gates", ", ".join(self.gates) or "none (the run passes if it completes)"),
@@ -55,6 +61,17 @@ class Plan:
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+    def _estimate(self) -> str:
+        tokens = self.est_prompt_tokens + self.est_completion_tokens
+        cost = "unknown (no price known)" if self.est_cost_usd is None else f"${self.est_cost_usd:.4f}"
+        text = (
+            f"~{tokens} tokens ({self.est_prompt_tokens} prompt + {self.est_completion_tokens} "
+            f"completion), cost {cost}"
+        )
+        if self.max_cost_usd is not None:
+            text += f", budget ${self.max_cost_usd:g}"
+        return text
 
 
 @dataclass

@@ -17,6 +17,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ..common.config import Gate, PipelineConfig, load_config
 from ..common.errors import LmEvalError
+from .baseline import BASELINE_GATE, BaselineItem, baseline_option
 from .failure import GateFailed, PipelineFailed, describe_failure, outcome_for, properties
 from .keys import OVERRIDES_KEY, PREFIX, RESULT_KEY, RUNS_KEY
 from .runs import SessionRuns
@@ -49,6 +50,11 @@ class PipelineNode(pytest.Collector):
             yield GateItem.from_parent(self, name=NO_GATE, gate=None)
         for gate in gates:
             yield GateItem.from_parent(self, name=gate.name, gate=gate)
+        baseline = baseline_option(self.config)
+        if baseline:
+            yield BaselineItem.from_parent(
+                self, name=BASELINE_GATE, pipeline=self.pipeline, baseline=baseline
+            )
 
 
 class GateItem(pytest.Item):
@@ -82,6 +88,8 @@ class GateItem(pytest.Item):
                 )
             return
         gate_outcome = outcome_for(result, self.gate)
+        # The summary table shows INCONCLUSIVE, whether the gate counts it as pass or fail.
+        self.user_properties.append((f"{PREFIX}.status", gate_outcome.status))
         if not gate_outcome.passed:
             raise GateFailed(describe_failure(result, self.gate, gate_outcome))
 

@@ -36,10 +36,16 @@ def outcome_for(result: PipelineResult, gate: Gate) -> ThresholdOutcome:
 def describe_failure(result: PipelineResult, gate: Gate, outcome: ThresholdOutcome) -> str:
     assert result.summary is not None
     value = "n/a" if outcome.value is None else f"{outcome.value:.4g}"
-    bound = (
-        f">= {gate.min:g}" if gate.min is not None and (outcome.value or 0) < gate.min else f"<= {gate.max:g}"
-    )
-    lines = [f"{result.pipeline}: {gate.name} failed: {gate.target} = {value}, needs {bound}"]
+    if outcome.gate == "confidence":
+        # A confidence gate judges the interval, which may fail (or straddle) either bound.
+        wanted = [f">= {gate.min:g}"] if gate.min is not None else []
+        wanted += [f"<= {gate.max:g}"] if gate.max is not None else []
+        bound = f"its 95% CI {' and '.join(wanted)}"
+    else:
+        low = gate.min is not None and (outcome.value or 0) < gate.min
+        bound = f">= {gate.min:g}" if low or gate.max is None else f"<= {gate.max:g}"
+    verdict = "INCONCLUSIVE (counted as failed)" if outcome.status == "inconclusive" else "failed"
+    lines = [f"{result.pipeline}: {gate.name} {verdict}: {gate.target} = {value}, needs {bound}"]
     if outcome.reason:
         lines.append(f"  reason: {outcome.reason}")
     metric = result.summary.metrics.get(gate.target) if gate.kind == "metric" else None

@@ -4,7 +4,8 @@
     pytest -n auto --junitxml=out.xml --html=report.html
 
 Options (command line, or ini without the dashes): ``--lm-eval-workspace``,
-``--lm-eval-model``, ``--lm-eval-limit``; ini ``lm_eval_patterns`` chooses the file names.
+``--lm-eval-model``, ``--lm-eval-limit``, ``--lm-eval-cache``, ``--lm-eval-baseline``; ini
+``lm_eval_patterns`` chooses the file names.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lm-eval-limit", metavar="N", type=int, help="smoke mode: at most N samples per pipeline"
     )
+    group.addoption(
+        "--lm-eval-cache",
+        metavar="MODE",
+        choices=["read_write", "read_only", "off"],
+        help="response cache for every pipeline (runner.cache); read_only = strict replay",
+    )
+    group.addoption(
+        "--lm-eval-baseline",
+        metavar="RUN_DIR_OR_WORKSPACE",
+        help="add a no_regression_vs_baseline item per pipeline, compared with this baseline run",
+    )
+    parser.addini("lm_eval_baseline", "default for --lm-eval-baseline", default="")
     parser.addini(
         "lm_eval_patterns",
         "file name patterns collected as pipelines",
@@ -59,6 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("lm_eval_workspace", "default for --lm-eval-workspace", default="")
     parser.addini("lm_eval_model", "default for --lm-eval-model", default="")
     parser.addini("lm_eval_limit", "default for --lm-eval-limit", default="")
+    parser.addini("lm_eval_cache", "default for --lm-eval-cache", default="")
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -82,6 +96,8 @@ def pytest_configure(config: pytest.Config) -> None:
         overrides["runner.model"] = model
     if limit := _option(config, "limit"):
         overrides["generator.limit"] = int(limit)
+    if cache := _option(config, "cache"):
+        overrides["runner.cache"] = cache
     config.stash[OVERRIDES_KEY] = overrides
     config.pluginmanager.register(SessionState(config), "lm_eval_so_session")
 

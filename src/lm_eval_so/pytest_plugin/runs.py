@@ -85,9 +85,16 @@ class SessionRuns:
         missing = config.missing_env()
         if missing:
             return Outcome(skipped=f"{config.name}: needs {', '.join(missing)} (requires_env)")
+        from ..common.workspace import Workspace
         from ..orchestrator import run_pipeline
+        from ..runner.stage import find_resumable
 
+        workspace = self.workspace_for(config)
         try:
-            return Outcome(result=run_pipeline(config, workspace_dir=self.workspace_for(config)))
+            # An earlier session's run of this exact config that was interrupted (Ctrl-C, kill)
+            # and that no process is running any more is continued rather than started over.
+            found = find_resumable(Workspace(workspace), config)
+            resume = found.path if found is not None else None
+            return Outcome(result=run_pipeline(config, workspace_dir=workspace, resume=resume))
         except LmEvalError as exc:
             return Outcome(error=str(exc))

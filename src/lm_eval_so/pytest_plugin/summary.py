@@ -31,6 +31,9 @@ class SessionTable:
         if report.when == "setup" and report.passed:
             return  # the call phase will report it
         outcome = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[report.outcome]
+        if props.get(f"{PREFIX}.status") == "inconclusive":
+            # A confidence gate that could not decide: say so, and which way it was counted.
+            outcome = f"INCONCLUSIVE ({outcome})"
         gate = props.get(f"{PREFIX}.gate", report.nodeid.rsplit("::", 1)[-1])
         self.rows.append(
             Row(
@@ -51,8 +54,12 @@ class SessionTable:
         widths = [max(len(row[i]) for row in cells) for i in range(5)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         pipelines = {r.pipeline for r in rows}
-        failed = sum(r.outcome == "FAIL" for r in rows)
-        lines.append(f"{len(pipelines)} pipelines, {len(rows)} gates, {failed} failed")
+        failed = sum("FAIL" in r.outcome for r in rows)
+        line = f"{len(pipelines)} pipelines, {len(rows)} gates, {failed} failed"
+        inconclusive = sum(r.outcome.startswith("INCONCLUSIVE") for r in rows)
+        if inconclusive:
+            line += f", {inconclusive} inconclusive"
+        lines.append(line)
         return lines
 
     def render_html(self) -> str:

@@ -10,18 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..common.cli_support import EXIT_OK, guarded, info
 from ..common.config import load_config
-from ..common.records import RunResult
 from ..common.workspace import Workspace
 from .engine import RunnerStats
-from .stage import run_stage
-
-PROGRESS_EVERY_S = 5.0
+from .progress import Progress
+from .stage import dataset_file, dataset_info, run_stage
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workspace-dir", type=Path, default=None, help="workspace root (default: the pipeline's)"
     )
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue this interrupted run")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     workspace = Workspace(args.workspace_dir if args.workspace_dir is not None else config.workspace)
     model = config.runner.model or "(default)"
     info(f"runner: {config.name}: backend {config.runner.backend}, model {model}")
-    outcome = asyncio.run(run_stage(config, args.dataset, workspace, on_result=_Progress()))
+    total = dataset_info(dataset_file(args.dataset))["n_samples"] * config.runner.repeats
+    progress = Progress(total, sys.stderr, interactive=sys.stderr.isatty())
+    outcome = asyncio.run(run_stage(config, args.dataset, workspace, on_result=progress, resume=args.resume))
     info(summary_line(outcome.stats))
     print(outcome.run.path, flush=True)
     return EXIT_OK
@@ -64,24 +64,11 @@ def summary_line(stats: RunnerStats) -> str:
     return (
         f"runner: {stats.n_requests} requests, {stats.n_errors} errors, "
         f"{usage.total_tokens} tokens ({usage.prompt_tokens} prompt + "
-        f"{usage.completion_tokens} completion), cost {cost}, {stats.wall_seconds:.2f}s"
+        f"{usage.completion_tokens} completion), cost {cost}, {stats.wall_seconds:.2f}s, "
+        f"cache {stats.cache_hits} hits / {stats.cache_misses} misses"
+        + (f", {stats.resumed} resumed" if stats.resumed else "")
+        + (" -- STOPPED: runner.max_cost_usd reached" if stats.stopped == "budget_exhausted" else "")
     )
-
-
-class _Progress:
-    """A progress line every few seconds on long runs; silent on short ones."""
-
-    def __init__(self) -> None:
-        self.done = self.errors = 0
-        self.next_report = time.monotonic() + PROGRESS_EVERY_S
-
-    def __call__(self, result: RunResult) -> None:
-        self.done += 1
-        self.errors += result.error is not None
-        now = time.monotonic()
-        if now >= self.next_report:
-            self.next_report = now + PROGRESS_EVERY_S
-            info(f"runner: {self.done} done, {self.errors} errors")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,20 @@ A fixed pool of ``concurrency`` worker tasks pulls jobs from one shared iterator
 stays flat however many samples there are. A failed call becomes a result with an ``error``;
 it never stops the run. This path is benchmarked against the bare SDK client: keep per-call
 work to the minimum (records are built with ``model_construct``, usage is summed as ints).
+
+Per call, in order: the response cache (a hit never touches the network; a strict-replay miss
+stops the run), the budget (reserve the estimated cost, or stop starting calls), the rate
+limiter, then up to ``1 + max_retries`` attempts (see retry.py). Everything optional costs
+nothing when it is not configured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +25,14 @@ from typing import Any, TypeVar
 from ..common.config import PipelineConfig
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
-from ..common.workspace import JsonlWriter
+from ..common.workspace import JsonlWriter, iter_jsonl
 from .backends.base import Backend, Completion, Request
+from .cache import CacheMiss, KeyMaker, ResponseCache
 from .factory import create_backend
-from .pricing import cost_for
+from .limits import Budget, RateLimiter, budget_pricing, completion_budget, estimate_prompt_tokens
+from .pricing import configured_pricing, cost_for
+from .resume import repair_tail
+from .retry import backoff_delay, is_retryable, retry_after
 
 OnResult = Callable[[RunResult], None]
 YIELD_EVERY = 16  # calls per worker between forced trips through the event loop
@@ -68,6 +78,11 @@ class RunnerStats:
     cost_usd: float | None = 0.0  # None as soon as one call's cost is unknown
     wall_seconds: float = 0.0
     backend: dict[str, Any] = field(default_factory=dict)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    resumed: int = 0  # results already on disk when a resumed run started
+    #: Why the run ended early, e.g. "budget_exhausted"; None when every job ran.
+    stopped: str | None = None
 
 
 async def run_samples(
@@ -77,28 +92,68 @@ async def run_samples(
     *,
     redactor: Redactor | None = None,
     on_result: OnResult | None = None,
+    cache_dir: Path | None = None,
+    resume: bool = False,
 ) -> RunnerStats:
-    """Run every sample ``runner.repeats`` times; append each result to ``results_path``."""
+    """Run every sample ``runner.repeats`` times; append each result to ``results_path``.
+
+    ``cache_dir`` enables the response cache (per ``runner.cache``). ``resume`` keeps the
+    results already in ``results_path`` (after repairing a torn last line) and runs only the
+    (sample, repeat) pairs that are missing.
+    """
     started = time.perf_counter()
     backend = create_backend(config)
+    budget = _budget(config, backend)
+    done: set[tuple[str, int]] = set()
+    cache = _open_cache(config, cache_dir)
     try:
         await backend.start()
-        caller = _Caller(backend, config, redactor or Redactor())
-        with JsonlWriter(results_path) as writer:
+        caller = _Caller(backend, config, redactor or Redactor(), cache, budget)
+        with JsonlWriter(results_path) if not resume else _resumed_writer(results_path) as writer:
             tally = _Tally(writer, on_result)
-            await _run_pool(_jobs(samples, config.runner.repeats), caller, tally, _workers(config, backend))
+            if resume:
+                done = tally.seed(results_path)
+            jobs = _jobs(samples, config.runner.repeats, done)
+            await _run_pool(jobs, caller, tally, _workers(config, backend))
         stats = tally.stats()
         stats.backend = backend.describe()
+        stats.resumed = len(done)
+        stats.stopped = "budget_exhausted" if budget is not None and budget.exhausted else None
+        if cache is not None:
+            stats.cache_hits, stats.cache_misses = cache.hits, cache.misses
     finally:
+        if cache is not None:
+            cache.close()
         await backend.aclose()
     stats.wall_seconds = time.perf_counter() - started
     return stats
 
 
-def _jobs(samples: Iterable[DatasetSample], repeats: int) -> Iterator[tuple[DatasetSample, int]]:
+def _open_cache(config: PipelineConfig, cache_dir: Path | None) -> ResponseCache | None:
+    if cache_dir is None or config.runner.cache == "off":
+        return None
+    return ResponseCache.open(cache_dir)
+
+
+def _budget(config: PipelineConfig, backend: Backend) -> Budget | None:
+    limit = config.runner.max_cost_usd
+    if limit is None:
+        return None
+    return Budget(limit, budget_pricing(configured_pricing(config.runner, backend), config.runner.model))
+
+
+def _resumed_writer(path: Path) -> JsonlWriter:
+    repair_tail(path)
+    return JsonlWriter(path)
+
+
+def _jobs(
+    samples: Iterable[DatasetSample], repeats: int, done: Container[tuple[str, int]]
+) -> Iterator[tuple[DatasetSample, int]]:
     for sample in samples:
         for repeat in range(repeats):
-            yield sample, repeat
+            if (sample.id, repeat) not in done:
+                yield sample, repeat
 
 
 def _workers(config: PipelineConfig, backend: Backend) -> int:
@@ -114,7 +169,10 @@ async def _run_pool(
     async def worker() -> None:
         # Each next() hands one job to exactly one worker: the event loop runs one at a time.
         for done, (sample, repeat) in enumerate(jobs, start=1):
-            tally.add(await caller.call(sample, repeat))
+            result = await caller.call(sample, repeat)
+            if result is None:  # the budget is spent: start nothing more
+                return
+            tally.add(result)
             if done % YIELD_EVERY == 0:
                 # A call that never suspends (a cache hit, a trivial async function) would
                 # otherwise keep this worker running alone, starving the loop and the others.
@@ -132,32 +190,92 @@ async def _run_pool(
 
 
 class _Caller:
-    """One call: timing, deadline, error capture, cost. Everything here runs per request."""
+    """One call: cache, budget, rate limit, retries, timing, errors, cost. Runs per request."""
 
-    def __init__(self, backend: Backend, config: PipelineConfig, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        config: PipelineConfig,
+        redactor: Redactor,
+        cache: ResponseCache | None = None,
+        budget: Budget | None = None,
+    ) -> None:
         self.backend = backend
         self.runner = config.runner
         self.mode = backend.mode
         self.params = config.runner.params.to_request()
         self.timeout = None if backend.enforces_timeout else config.runner.timeout_s
         self.redactor = redactor
+        self.cache = cache
+        self.keys = KeyMaker(backend.name, backend.model_name, self.mode, self.params)
+        self.strict = config.runner.cache == "read_only"
+        self.budget = budget
+        self.limiter = RateLimiter(config.runner.rate_limit) if config.runner.rate_limit else None
+        self.max_tokens = completion_budget(self.params)
+        self.rng = random.Random(config.seed)  # jitter only; never affects answers
 
-    async def call(self, sample: DatasetSample, repeat: int) -> RunResult:
+    async def call(self, sample: DatasetSample, repeat: int) -> RunResult | None:
+        """The result, or None when the budget forbids starting this call."""
         request = Request(sample, repeat, self.mode, self.params)
+        key = None
+        if self.cache is not None:
+            key = self.keys.key(request)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return self._success(sample, repeat, hit, 0.0, cached=True)
+            if self.strict:
+                raise CacheMiss(
+                    f"sample {sample.id!r} (repeat {repeat}): no cached answer, and runner.cache "
+                    "is read_only (strict replay); record it first with cache: read_write"
+                )
+        reserved = 0.0
+        if self.budget is not None:
+            reserved = self.budget.estimate(estimate_prompt_tokens(request), self.max_tokens)
+            if not self.budget.reserve(reserved):
+                return None
+        result = await self._attempts(request)
+        if self.budget is not None:
+            self.budget.settle(reserved, result.cost_usd)
+        return result
+
+    async def _attempts(self, request: Request) -> RunResult:
+        sample, repeat = request.sample, request.repeat
         started = time.perf_counter()
-        try:
-            if self.timeout is None:
-                completion = await self.backend.complete(request)
-            else:
-                completion = await with_deadline(self.backend.complete(request), self.timeout)
-        except Exception as exc:  # every failure is a result; the run goes on
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter is not None:
+                await self.limiter.acquire(estimate_prompt_tokens(request) + self.max_tokens)
+            try:
+                completion = await self._once(request)
+            except Exception as exc:  # every failure is a result; the run goes on
+                if attempt > self.runner.max_retries or not is_retryable(exc):
+                    latency_ms = (time.perf_counter() - started) * 1000
+                    return self._failure(sample, repeat, exc, latency_ms, attempt)
+                wait = retry_after(exc)
+                await asyncio.sleep(backoff_delay(attempt - 1, self.rng) if wait is None else wait)
+                continue
             latency_ms = (time.perf_counter() - started) * 1000
-            return self._failure(sample, repeat, exc, latency_ms)
-        latency_ms = (time.perf_counter() - started) * 1000
-        return self._success(sample, repeat, completion, latency_ms)
+            if self.cache is not None:
+                # The cache lives outside the run directory but must hold no secret either.
+                completion.text = self.redactor.text(completion.text)
+                self.cache.put(self.keys.key(request), completion)
+            completion.attempts = attempt
+            return self._success(sample, repeat, completion, latency_ms)
+
+    async def _once(self, request: Request) -> Completion:
+        if self.timeout is None:
+            return await self.backend.complete(request)
+        return await with_deadline(self.backend.complete(request), self.timeout)
 
     def _success(
-        self, sample: DatasetSample, repeat: int, completion: Completion, latency_ms: float
+        self,
+        sample: DatasetSample,
+        repeat: int,
+        completion: Completion,
+        latency_ms: float,
+        *,
+        cached: bool = False,
     ) -> RunResult:
         usage = completion.usage or Usage.model_construct(
             prompt_tokens=0, completion_tokens=0, total_tokens=0
@@ -170,14 +288,18 @@ class _Caller:
             error=None,
             latency_ms=round(latency_ms, 3),
             usage=usage,
+            # A cached answer keeps the cost it had when it was fetched, so a replayed run
+            # reports like the original; the budget only counts calls actually made.
             cost_usd=cost_for(self.runner, usage, self.backend, model=completion.model),
-            cached=False,
+            cached=cached,
             attempts=completion.attempts,
             model=completion.model or self.backend.model_name,
             finish_reason=completion.finish_reason,
         )
 
-    def _failure(self, sample: DatasetSample, repeat: int, exc: Exception, latency_ms: float) -> RunResult:
+    def _failure(
+        self, sample: DatasetSample, repeat: int, exc: Exception, latency_ms: float, attempts: int
+    ) -> RunResult:
         usage = Usage.model_construct(prompt_tokens=0, completion_tokens=0, total_tokens=0)
         return RunResult.model_construct(
             sample_id=sample.id,
@@ -188,7 +310,7 @@ class _Caller:
             usage=usage,
             cost_usd=cost_for(self.runner, usage, self.backend),
             cached=False,
-            attempts=_attempts(exc),
+            attempts=max(attempts, _attempts(exc)),
             model=self.backend.model_name,
             finish_reason=None,
         )
@@ -220,8 +342,21 @@ class _Tally:
         self.prompt_tokens = self.completion_tokens = self.total_tokens = 0
         self.cost: float | None = 0.0
 
+    def seed(self, path: Path) -> set[tuple[str, int]]:
+        """Count the results a resumed run already has; returns their (sample, repeat) pairs."""
+        done: set[tuple[str, int]] = set()
+        for result in iter_jsonl(path, RunResult):
+            done.add((result.sample_id, result.repeat))
+            self._count(result)
+        return done
+
     def add(self, result: RunResult) -> None:
         self.writer.write(result)
+        self._count(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _count(self, result: RunResult) -> None:
         self.n_requests += 1
         self.n_errors += result.error is not None
         usage = result.usage
@@ -230,8 +365,6 @@ class _Tally:
         self.total_tokens += usage.total_tokens
         if self.cost is not None:
             self.cost = None if result.cost_usd is None else self.cost + result.cost_usd
-        if self.on_result is not None:
-            self.on_result(result)
 
     def stats(self) -> RunnerStats:
         usage = Usage(

@@ -101,6 +101,15 @@ def cost_for(
     ) / 1_000_000
 
 
+def configured_pricing(config: RunnerConfig, backend: str | Backend | type[Backend]) -> Pricing | None:
+    """The price a call of this run will be charged at before any answer names its model."""
+    if config.pricing is not None:
+        return config.pricing
+    if _is_local(backend):
+        return Pricing.model_construct(prompt_per_1m=0.0, completion_per_1m=0.0)
+    return price_for(config.model)
+
+
 def _is_local(backend: str | Backend | type[Backend]) -> bool:
     if isinstance(backend, str):
         return backend in _LOCAL_BACKENDS

@@ -2,24 +2,33 @@
 
 The backend is checked before anything is written, so a missing key leaves no run directory.
 The run directory then gets the redacted config, a manifest saying "running", the streamed
-results, and finally the manifest with counts, timing and status.
+results, and finally the manifest with counts, timing and status ("completed", "failed",
+"interrupted" or "budget_exhausted"; a kill -9 leaves "running").
+
+While a run executes it holds an OS lock on ``<run>/.run.lock`` (released by the kernel if the
+process dies), so a resume can tell an interrupted run from one still going in another process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock, Timeout
+
 from ..common.config import PipelineConfig
-from ..common.errors import ArtifactError, PluginError
+from ..common.errors import ArtifactError, ConfigError
 from ..common.provenance import config_snapshot, config_yaml, package_versions, redactor_for
 from ..common.records import DatasetManifest, DatasetSample, RunManifest, StageTiming
 from ..common.redact import Redactor
-from ..common.registry import registry
+from ..common.registry import plugin_versions
 from ..common.workspace import (
     RunDir,
     Workspace,
@@ -31,6 +40,10 @@ from ..common.workspace import (
 )
 from .engine import OnResult, RunnerStats, run_samples
 from .factory import check_backend
+from .progress import progress_reporter
+
+RUN_LOCK = ".run.lock"
+Status = Literal["completed", "failed", "interrupted", "budget_exhausted"]
 
 
 @dataclass
@@ -45,18 +58,43 @@ async def run_stage(
     workspace: Workspace,
     *,
     on_result: OnResult | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> RunOutcome:
-    """Run ``dataset_path`` (a ``dataset.jsonl`` or its folder) through the configured backend."""
-    dataset_path = _dataset_file(Path(dataset_path)).resolve()
+    """Run ``dataset_path`` (a ``dataset.jsonl`` or its folder) through the configured backend.
+
+    ``resume`` names an interrupted run directory to continue instead of starting a new one.
+    When ``on_result`` is None, progress is shown if the ``lm_eval_so`` logger logs INFO.
+    """
+    dataset_path = dataset_file(Path(dataset_path)).resolve()
     dataset = dataset_info(dataset_path)
     check_backend(config)
     redactor = redactor_for(config, extra=(_api_key_value(config),))
 
-    run = workspace.new_run(config.name, config.config_hash())
-    atomic_write_text(run.config, config_yaml(config, redactor))
-    manifest = _manifest(config, run, dataset, redactor)
-    atomic_write_json(run.manifest, manifest)
+    if resume is not None:
+        run = workspace.run(Path(resume))
+        manifest = _resumable_manifest(config, run, dataset)
+    else:
+        run = workspace.new_run(config.name, config.config_hash())
+        atomic_write_text(run.config, config_yaml(config, redactor))
+        manifest = _manifest(config, run, dataset, redactor)
+    with _run_lock(run):
+        atomic_write_json(run.manifest, manifest)
+        return await _execute(config, dataset_path, workspace, run, manifest, redactor, on_result)
 
+
+async def _execute(
+    config: PipelineConfig,
+    dataset_path: Path,
+    workspace: Workspace,
+    run: RunDir,
+    manifest: RunManifest,
+    redactor: Redactor,
+    on_result: OnResult | None,
+) -> RunOutcome:
+    resuming = run.results.exists()
+    if on_result is None:
+        total = int(manifest.dataset.get("n_samples") or 0) * config.runner.repeats
+        on_result = progress_reporter(total, done=_count_lines(run.results) if resuming else 0)
     started = time.perf_counter()
     try:
         stats = await run_samples(
@@ -65,15 +103,92 @@ async def run_stage(
             run.results,
             redactor=redactor,
             on_result=on_result,
+            cache_dir=workspace.cache_dir,
+            resume=resuming,
         )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _finish(manifest, run, started, "interrupted")
+        raise
     except BaseException:
         _finish(manifest, run, started, "failed")
         raise
-    manifest.counts = {"requests": stats.n_requests, "errors": stats.n_errors}
+    finally:
+        close = getattr(on_result, "close", None)
+        if callable(close):
+            close()
+    manifest.counts = {
+        "requests": stats.n_requests,
+        "errors": stats.n_errors,
+        "cache_hits": stats.cache_hits,
+        "cache_misses": stats.cache_misses,
+        "resumed": stats.resumed,
+    }
     if manifest.model is None:
         manifest.model = stats.backend.get("model")
-    _finish(manifest, run, started, "completed")
+    _finish(manifest, run, started, "budget_exhausted" if stats.stopped else "completed")
     return RunOutcome(run=run, stats=stats)
+
+
+def _resumable_manifest(config: PipelineConfig, run: RunDir, dataset: dict[str, Any]) -> RunManifest:
+    """The manifest of ``run``, checked to be the same experiment on the same data, unfinished."""
+    manifest = read_model(run.manifest, RunManifest)
+    if manifest.config_hash != config.config_hash():
+        raise ConfigError(
+            f"{run.path}: cannot resume: the run was made with config hash "
+            f"{manifest.config_hash[:12]}, this pipeline hashes to {config.config_hash()[:12]} "
+            "(the pipeline changed since; start a new run instead)"
+        )
+    if manifest.dataset.get("content_hash") != dataset["content_hash"]:
+        raise ConfigError(f"{run.path}: cannot resume: the dataset changed since the run started")
+    if manifest.status == "completed":
+        raise ArtifactError(f"{run.path}: the run already completed; nothing to resume")
+    manifest.status = "running"
+    return manifest
+
+
+@contextlib.contextmanager
+def _run_lock(run: RunDir) -> Iterator[None]:
+    lock = FileLock(str(run.path / RUN_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ArtifactError(f"{run.path}: the run is in progress in another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_in_progress(run: RunDir) -> bool:
+    """True while some process runs (holds the lock of) ``run``."""
+    lock = FileLock(str(run.path / RUN_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+def find_resumable(workspace: Workspace, config: PipelineConfig) -> RunDir | None:
+    """The newest unfinished run of this exact config that no process is running, if any."""
+    key = config.config_hash()
+    for run in reversed(workspace.runs()):
+        if key[:8] not in run.run_id or not run.manifest.is_file():
+            continue  # run ids carry the config hash: skip the others without reading them
+        try:
+            manifest = read_model(run.manifest, RunManifest)
+        except ArtifactError:
+            continue
+        unfinished = manifest.status in ("running", "interrupted")
+        if manifest.config_hash == key and unfinished and not run_in_progress(run):
+            return run
+    return None
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.endswith(b"\n"))
 
 
 def dataset_info(path: Path) -> dict[str, Any]:
@@ -106,7 +221,7 @@ def dataset_info(path: Path) -> dict[str, Any]:
     }
 
 
-def _dataset_file(path: Path) -> Path:
+def dataset_file(path: Path) -> Path:
     return path / "dataset.jsonl" if path.is_dir() else path
 
 
@@ -129,25 +244,47 @@ def _manifest(
         params=redactor.obj(config.runner.params.to_request()),
         seed=config.seed,
         versions=package_versions(),
-        plugins=_plugin_versions(config.runner.backend),
+        plugins=plugin_versions(config),
         timings={"run": StageTiming(started_at=iso_now())},
         status="running",
     )
 
 
-def _plugin_versions(backend: str) -> dict[str, str]:
-    try:
-        info = registry.info("backends", backend)
-    except PluginError:
-        return {}
-    return {backend: f"{info.dist} {info.version}".strip()}
-
-
-def _finish(
-    manifest: RunManifest, run: RunDir, started: float, status: Literal["completed", "failed"]
-) -> None:
+def _finish(manifest: RunManifest, run: RunDir, started: float, status: Status) -> None:
     timing = manifest.timings["run"]
     timing.finished_at = iso_now()
-    timing.seconds = round(time.perf_counter() - started, 3)
+    # A resumed run adds this session's time to what the earlier ones took.
+    timing.seconds = round((timing.seconds or 0.0) + time.perf_counter() - started, 3)
     manifest.status = status
     atomic_write_json(run.manifest, manifest)
+
+
+def original_config_path(run_dir: str | Path) -> Path:
+    """The pipeline.yaml a run was made from, read from the header of its resolved copy."""
+    copy = Path(run_dir) / "pipeline.yaml"
+    try:
+        first = copy.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        raise ArtifactError(f"{run_dir}: not a run directory (no pipeline.yaml)") from None
+    prefix = "# Resolved and redacted copy of "
+    if first.startswith(prefix):
+        source = Path(first[len(prefix) :].strip())
+        if source.is_file():
+            return source
+    raise ArtifactError(
+        f"{run_dir}: cannot tell which pipeline.yaml made this run; "
+        "give it: lm-eval-so run PIPELINE --resume RUN_DIR"
+    )
+
+
+def stopped_early(run_dir: str | Path) -> str | None:
+    """A one-line notice when the run ended before running everything, else None."""
+    manifest = read_model(RunDir(Path(run_dir)).manifest, RunManifest)
+    if manifest.status != "budget_exhausted":
+        return None
+    limit = manifest.config.get("runner", {}).get("max_cost_usd")
+    done = manifest.counts.get("requests", 0)
+    return (
+        f"runner: STOPPED EARLY: the budget runner.max_cost_usd={limit} would have been "
+        f"exceeded; kept the {done} results that finished (manifest status: budget_exhausted)"
+    )

@@ -7,10 +7,10 @@ from pydantic import BaseModel, ValidationError
 from ...common.config import MetricConfig
 from ...common.errors import ConfigError, PluginError
 from ...common.registry import registry
-from .base import Metric, MetricScore
+from .base import Metric, MetricContext, MetricScore, MetricUsage
 
 
-def build_metric(config: MetricConfig) -> Metric:
+def build_metric(config: MetricConfig, context: MetricContext | None = None) -> Metric:
     """Look the metric type up in the registry and configure it with its validated options.
 
     Options are normally checked when the pipeline loads (with file and line); this check
@@ -29,7 +29,11 @@ def build_metric(config: MetricConfig) -> Metric:
             for e in exc.errors(include_url=False)
         )
         raise ConfigError(f"evaluator.metrics: {config.key}: {problems}") from None
-    return cls(options)
+    metric = cls(options)
+    # Set after construction so plugin metrics written as ``__init__(self, options)`` still work.
+    if context is not None:
+        metric.context = context
+    return metric
 
 
-__all__ = ["Metric", "MetricScore", "build_metric"]
+__all__ = ["Metric", "MetricContext", "MetricScore", "MetricUsage", "build_metric"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +24,24 @@ class MetricScore:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MetricContext:
+    """What a metric may know besides its options: where relative paths and modules live."""
+
+    base_dir: Path = field(default_factory=Path.cwd)  # the pipeline.yaml's directory
+    seed: int = 0
+
+
+@dataclass
+class MetricUsage:
+    """Model calls a metric made itself (an LLM judge): reported apart from the run's own."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0  # None: some call had no known price
+
+
 class Metric(ABC):
     """Subclass, set ``name`` (and ``Options``), implement :meth:`score`.
 
@@ -37,8 +57,27 @@ class Metric(ABC):
     #: The range every score lies in; confidence intervals are clamped to it. None: unbounded.
     score_range: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
 
-    def __init__(self, options: BaseModel | None = None) -> None:
+    def __init__(self, options: BaseModel | None = None, context: MetricContext | None = None) -> None:
         self.options = options if options is not None else self.Options()
+        self.context = context if context is not None else MetricContext()
+
+    def is_binary(self) -> bool:
+        """Whether scores are pass/fail (Wilson interval); a metric may decide per config."""
+        return self.binary
+
+    def prepare(self, pairs: Sequence[tuple[DatasetSample, RunResult]]) -> None:  # noqa: B027
+        """Optional: see every successful result before :meth:`score` is called on each.
+
+        A metric that calls a model overrides this to make its calls concurrently; the
+        evaluator then reads the results once more, so plain metrics should not override it.
+        """
+
+    def usage(self) -> MetricUsage | None:
+        """Calls this metric made to a model so far; None for metrics that call none."""
+        return None
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release models, clients or threads; called once after the last score."""
 
     @property
     def needs_expected(self) -> bool:

@@ -1,17 +1,25 @@
-"""``report.html``: one self-contained page (inline CSS, no scripts, fonts or network).
+"""``report.html``: one self-contained page (inline CSS, SVG and script; no fonts or network).
 
 Numbers are formatted here and the template only lays them out. Jinja2 autoescapes every
-value, so model output such as ``<script>`` is shown as text, never run.
+value, so model output such as ``<script>`` is shown as text, never run. Belt and braces: a
+Content-Security-Policy allows exactly one script, ours, by its SHA-256, so even markup that
+slipped through could not execute. The script (``templates/report.js``) sorts and filters the
+sample table by moving existing rows; it never writes HTML.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ...common.records import MetricSummary, ScoreRecord, Summary, ThresholdOutcome
 from ...common.workspace import atomic_write_text
 from .base import ReportData, Reporter, SampleRow
+from .charts import Histogram, histogram
 
 TEMPLATE = "report.html.j2"
 
@@ -35,7 +43,16 @@ def render(data: ReportData) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template(TEMPLATE).render(**view(data))
+    script = table_script()
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return env.get_template(TEMPLATE).render(**view(data), script=script, script_hash=digest)
+
+
+@cache
+def table_script() -> str:
+    return (files(__package__ or "lm_eval_so.evaluator.reports") / "templates" / "report.js").read_text(
+        encoding="utf-8"
+    )
 
 
 # --------------------------------------------------------------------------- view model
@@ -53,6 +70,7 @@ def view(data: ReportData) -> dict[str, Any]:
         "dataset": _dataset_label(run.get("dataset")),
         "version": (run.get("versions") or {}).get("lm-eval-so"),
         "metrics": [_metric_row(m, summary.thresholds) for m in summary.metrics.values()],
+        "charts": _charts(data),
         "stats": _run_stats(summary),
         "gates": [_gate_row(o) for o in summary.thresholds],
         "metric_names": metric_names,
@@ -80,14 +98,28 @@ def _metric_row(metric: MetricSummary, outcomes: list[ThresholdOutcome]) -> dict
         "ci": f"{_num(metric.ci_low)} – {_num(metric.ci_high)}" if metric.n else "-",
         "ci_method": metric.ci_method,
         "n": metric.n,
-        "gates": [{"name": o.name, "passed": o.passed} for o in gates],
+        "gates": [{"name": o.name, "passed": o.passed, "status": o.status} for o in gates],
+        "std": _num(metric.std) if metric.n else "-",
+        "pass_at_k": ", ".join(f"pass@{k} {_num(v)}" for k, v in (metric.pass_at_k or {}).items()),
+        "variance": "" if metric.within_sample_variance is None else _num(metric.within_sample_variance),
     }
+
+
+def _charts(data: ReportData) -> list[tuple[str, Histogram]]:
+    """One histogram per metric (score distribution) and one of call latency."""
+    charts = []
+    for name, metric in data.summary.metrics.items():
+        values = [row.scores[name].score for row in data.rows if name in row.scores]
+        charts.append((name, histogram(values, binary=metric.ci_method == "wilson")))
+    latencies = [row.result.latency_ms for row in data.rows if row.result.error is None]
+    charts.append(("latency", histogram(latencies, binary=False, unit=" ms")))
+    return charts
 
 
 def _run_stats(summary: Summary) -> list[tuple[str, str]]:
     usage, latency = summary.usage, summary.latency_ms
     cost = "unknown (no pricing)" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
-    return [
+    stats = [
         ("samples", f"{summary.n_samples}"),
         ("results", f"{summary.n_results}"),
         ("errors", f"{summary.n_errors} ({summary.error_rate:.1%})"),
@@ -100,6 +132,14 @@ def _run_stats(summary: Summary) -> list[tuple[str, str]]:
         ("latency p50 / p95", f"{latency.p50:,.0f} ms / {latency.p95:,.0f} ms"),
         ("latency mean / max", f"{latency.mean:,.0f} ms / {latency.max:,.0f} ms"),
     ]
+    if summary.judge_calls:
+        judge = (
+            "unknown (set judge.pricing)"
+            if summary.judge_cost_usd is None
+            else f"${summary.judge_cost_usd:.4f}"
+        )
+        stats.append(("judge calls / cost", f"{summary.judge_calls:,} / {judge}"))
+    return stats
 
 
 def _gate_row(outcome: ThresholdOutcome) -> dict[str, Any]:
@@ -108,6 +148,7 @@ def _gate_row(outcome: ThresholdOutcome) -> dict[str, Any]:
         "kind": outcome.kind,
         "value": "-" if outcome.value is None else _num(outcome.value),
         "passed": outcome.passed,
+        "status": outcome.status,
         "reason": outcome.reason or "",
     }
 
@@ -123,17 +164,24 @@ def _sample_row(row: SampleRow, metric_names: list[str]) -> dict[str, Any]:
         "output": (result.output or "") if error is None else None,
         "error": f"{error.type}: {error.message}" if error is not None else None,
         "latency": f"{result.latency_ms:,.0f} ms",
+        "latency_ms": result.latency_ms,
+        "cost": "-" if result.cost_usd is None else f"${result.cost_usd:.5f}",
+        "cost_usd": -1.0 if result.cost_usd is None else result.cost_usd,
         "scores": [_score_cell(row.scores.get(name)) for name in metric_names],
     }
 
 
-def _score_cell(score: ScoreRecord | None) -> dict[str, str]:
+def _score_cell(score: ScoreRecord | None) -> dict[str, Any]:
     if score is None:
-        return {"text": "-", "css": "neutral"}
+        return {"text": "-", "css": "neutral", "value": -1.0}
     if score.passed is None:
-        return {"text": _num(score.score), "css": "neutral"}
+        return {"text": _num(score.score), "css": "neutral", "value": score.score}
     mark = "✓" if score.passed else "✗"
-    return {"text": f"{mark} {_num(score.score)}", "css": "pass" if score.passed else "fail"}
+    return {
+        "text": f"{mark} {_num(score.score)}",
+        "css": "pass" if score.passed else "fail",
+        "value": score.score,
+    }
 
 
 def _num(value: float) -> str:

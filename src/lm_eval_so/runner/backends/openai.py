@@ -1,20 +1,28 @@
 """OpenAI, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp ...), via the official SDK.
 
-The SDK owns timeouts (``runner.timeout_s`` per HTTP attempt) and retries (``runner.max_retries``
-on 408/409/429/5xx and connection errors, honouring ``Retry-After``); the number of attempts a
-call took is read back from the response and recorded.
+Two clients, one behaviour: by default (``runner.options.client: auto``) plain chat and
+completion calls go through a lean stdlib HTTP client (openai_http.py: same auth, base_url,
+error names and status codes, a fraction of the CPU per call); with a proxy configured in the
+environment, or with ``client: sdk``, through the official SDK.
+
+The SDK owns timeouts (``runner.timeout_s`` per HTTP attempt). Retries are the engine's (see
+runner/retry.py), the same for every backend, so the SDK's own are turned off
+(``max_retries=0``): two retry layers would multiply the attempts and hide them.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict
 
 from ...common.config import RunnerConfig
 from ...common.errors import BackendError
 from ...common.records import Usage
 from .base import Backend, BackendContext, Completion, Request
+from .openai_http import FastOpenAIClient, completion_from, proxy_configured
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -38,16 +46,37 @@ def api_key(config: RunnerConfig) -> str:
     return value
 
 
+class OpenAIOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: auto: the lean client unless a proxy variable is set (then the SDK); sdk / fast: force one.
+    client: Literal["auto", "fast", "sdk"] = "auto"
+
+
 class OpenAIBackend(Backend):
     name: ClassVar[str] = "openai"
     default_mode = "chat"
     enforces_timeout = True
+    Options: ClassVar[type[BaseModel]] = OpenAIOptions
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self._client: AsyncOpenAI | None = None
+        self._fast: FastOpenAIClient | None = None
         self._chat: Any = None
         self._complete: Any = None
+
+    @property
+    def _options(self) -> OpenAIOptions:
+        assert isinstance(self.options, OpenAIOptions)
+        return self.options
+
+    @property
+    def client_kind(self) -> Literal["fast", "sdk"]:
+        choice = self._options.client
+        if choice == "auto":
+            return "sdk" if proxy_configured() else "fast"
+        return choice
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -59,19 +88,26 @@ class OpenAIBackend(Backend):
         api_key(config)
 
     async def start(self) -> None:
+        if self.client_kind == "fast":
+            base_url = self._configured_base_url()
+            self._fast = FastOpenAIClient(base_url, api_key(self.config), self.config.timeout_s)
+            await self._fast.start()
+            return
         from openai import AsyncOpenAI
 
         self._client = AsyncOpenAI(
             api_key=api_key(self.config),
             base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
             timeout=self.config.timeout_s,
-            max_retries=self.config.max_retries,
+            max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
         )
         # Raw responses carry `retries_taken`; parsing them costs the same as the plain call.
         self._chat = self._client.chat.completions.with_raw_response.create
         self._complete = self._client.completions.with_raw_response.create
 
     async def complete(self, request: Request) -> Completion:
+        if self._fast is not None:
+            return await self._fast_call(self._fast, request)
         if self._chat is None:
             raise RuntimeError("OpenAIBackend.start() was not awaited")
         try:
@@ -100,14 +136,33 @@ class OpenAIBackend(Backend):
             attempts=raw.retries_taken + 1,
         )
 
+    async def _fast_call(self, client: FastOpenAIClient, request: Request) -> Completion:
+        params = request.params
+        payload: dict[str, Any] = {"model": self.config.model}
+        chat = request.mode == "chat"
+        if chat:
+            payload["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        else:
+            payload["prompt"] = request.prompt
+        if "extra_body" in params:  # the SDK merges extra_body into the JSON body; so do we
+            params = dict(params)
+            payload.update(params.pop("extra_body") or {})
+        payload.update(params)
+        response = await client.post("/chat/completions" if chat else "/completions", payload)
+        return completion_from(response, chat=chat)
+
     async def aclose(self) -> None:
+        if self._fast is not None:
+            await self._fast.close()
+            self._fast = None
         if self._client is not None:
             await self._client.close()
             self._client = None
 
     def describe(self) -> dict[str, Any]:
         base_url = str(self._client.base_url) if self._client else self._configured_base_url()
-        return {**super().describe(), "base_url": _without_credentials(base_url)}
+        client = "sdk" if self._client else "fast" if self._fast else self._options.client
+        return {**super().describe(), "base_url": _without_credentials(base_url), "client": client}
 
     def _configured_base_url(self) -> str:
         return self.config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL

@@ -1,0 +1,54 @@
+"""``lm-eval-so compare RUN_A RUN_B``: is candidate B worse than baseline A beyond noise?
+
+Prints the comparison (Markdown by default) or writes it with ``--out``. Exit codes: 0, or 1
+with ``--fail-on-regression`` when some metric dropped significantly; 2 for a bad run path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from ..common.workspace import atomic_write_text
+from .compare import ALPHA, compare_runs
+from .compare_render import RENDERERS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_a", metavar="RUN_A", help="baseline run directory")
+    parser.add_argument("run_b", metavar="RUN_B", help="candidate run directory")
+    parser.add_argument("--format", choices=["md", "html", "json"], default="md", help="output format")
+    parser.add_argument("--out", metavar="PATH", help="write here instead of standard output")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when a metric dropped significantly (not on mere noise)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    comparison = compare_runs(args.run_a, args.run_b, alpha=args.alpha)
+    text = RENDERERS[args.format](comparison)
+    if args.out:
+        atomic_write_text(Path(args.out), text)
+        info(f"comparison: {args.out}")
+    else:
+        print(text, end="")
+    regressed = [m.name for m in comparison.metrics if m.regressed]
+    if regressed:
+        info(f"significant regression in: {', '.join(regressed)}")
+    return EXIT_THRESHOLDS if args.fail_on_regression and regressed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lm_eval_so.evaluator.compare_cli", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

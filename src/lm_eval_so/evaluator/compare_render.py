@@ -1,0 +1,149 @@
+"""A :class:`Comparison` as JSON, Markdown (CI step summary, PR comment) or self-contained HTML."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from typing import Any
+
+from .compare import Comparison, Flip, MetricDelta
+
+FLIPS_SHOWN = 20
+
+
+def to_dict(comparison: Comparison) -> dict[str, Any]:
+    data = dataclasses.asdict(comparison)
+    data["regressed"] = comparison.regressed
+    data["cost_delta_usd"] = comparison.cost_delta_usd
+    return data
+
+
+def to_json(comparison: Comparison) -> str:
+    return json.dumps(to_dict(comparison), indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _md(text: object) -> str:
+    """Table-safe Markdown text: no pipes, newlines or raw HTML from model output."""
+    value = str(text).replace("\n", " ").replace("|", "\\|")
+    return html.escape(value, quote=False)
+
+
+def _clip(text: str | None, width: int = 80) -> str:
+    if text is None:
+        return "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _delta_row(m: MetricDelta) -> list[str]:
+    p = "-" if m.p_value is None else f"{m.p_value:.3g}"
+    flips = f"{m.regressions} / {m.fixes}" if m.binary else "-"
+    mark = {"regressed": "🔴 regressed", "improved": "🟢 improved"}.get(m.verdict, "⚪ no significant change")
+    return [
+        m.name, f"{m.mean_a:.4g}", f"{m.mean_b:.4g}", f"{m.delta:+.4g}",
+        f"[{m.ci_low:+.4g}, {m.ci_high:+.4g}]", p, flips, str(m.n_pairs), mark,
+    ]  # fmt: skip
+
+
+def _run_rows(c: Comparison) -> list[list[str]]:
+    def cost(v: float | None) -> str:
+        return "unknown" if v is None else f"${v:.4f}"
+
+    delta = c.cost_delta_usd
+    return [
+        ["run", c.a.run_id, c.b.run_id, ""],
+        ["model", c.a.model or "-", c.b.model or "-", ""],
+        ["errors", f"{c.a.n_errors}/{c.a.n_results}", f"{c.b.n_errors}/{c.b.n_results}", ""],
+        ["cost", cost(c.a.cost_usd), cost(c.b.cost_usd), "-" if delta is None else f"{delta:+.4f}"],
+        ["latency p50 (ms)", f"{c.a.latency_p50_ms:,.0f}", f"{c.b.latency_p50_ms:,.0f}",
+         f"{c.b.latency_p50_ms - c.a.latency_p50_ms:+,.0f}"],
+        ["latency p95 (ms)", f"{c.a.latency_p95_ms:,.0f}", f"{c.b.latency_p95_ms:,.0f}",
+         f"{c.b.latency_p95_ms - c.a.latency_p95_ms:+,.0f}"],
+    ]  # fmt: skip
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def to_markdown(c: Comparison) -> str:
+    verdict = "**regressed**" if c.regressed else "no significant regression"
+    lines = [
+        f"## lm-eval-so compare: {_md(c.a.pipeline)}",
+        "",
+        f"Baseline **A** `{_md(c.a.run_id)}` vs candidate **B** `{_md(c.b.run_id)}`: {verdict} "
+        f"(α = {c.alpha:g}; pass/fail metrics: McNemar exact test, others: paired bootstrap 95% CI).",
+        "",
+    ]
+    header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p", "pass→fail / fail→pass", "pairs", "verdict"]
+    lines += _table(header, [_delta_row(m) for m in c.metrics])
+    lines += ["", *_table(["", "A", "B", "Δ"], _run_rows(c))]
+    if c.only_in_a or c.only_in_b:
+        lines += ["", f"Unpaired samples: {c.only_in_a} only in A, {c.only_in_b} only in B (not compared)."]
+    for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
+        lines += ["", f"### {title}: {len(flips)}"]
+        if flips:
+            lines += ["", *_table(["metric", "sample", "repeat", "A output", "B output"], _flip_rows(flips))]
+            if len(flips) > FLIPS_SHOWN:
+                lines.append(f"\n… and {len(flips) - FLIPS_SHOWN} more (see the JSON output).")
+    return "\n".join(lines) + "\n"
+
+
+def _flip_rows(flips: list[Flip]) -> list[list[str]]:
+    return [
+        [f.metric, f.sample_id, str(f.repeat), _clip(f.output_a), _clip(f.output_b)]
+        for f in flips[:FLIPS_SHOWN]
+    ]
+
+
+# --------------------------------------------------------------------------- html
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;
+text-align:left;vertical-align:top}th{background:#f3f3f3}.regressed{background:#fde2e2}
+.improved{background:#e2f5e6}td.out{font-family:monospace;white-space:pre-wrap;max-width:40rem}
+"""
+
+
+def to_html(c: Comparison) -> str:
+    """One self-contained page; every value is escaped, there is no script at all."""
+    e = html.escape
+    metric_rows = "".join(
+        f'<tr class="{e(m.verdict.split()[0])}">'
+        + "".join(f"<td>{e(cell)}</td>" for cell in _delta_row(m))
+        + "</tr>"
+        for m in c.metrics
+    )
+    header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p (McNemar)", "pass→fail / fail→pass", "pairs"]
+    header.append("verdict")
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    run_rows = "".join("<tr>" + "".join(f"<td>{e(x)}</td>" for x in row) + "</tr>" for row in _run_rows(c))
+    sections = []
+    for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
+        body = "".join(
+            f"<tr><td>{e(f.metric)}</td><td>{e(f.sample_id)}</td><td>{f.repeat}</td>"
+            f'<td class="out">{e(f.output_a or "")}</td><td class="out">{e(f.output_b or "")}</td></tr>'
+            for f in flips
+        )
+        sections.append(
+            f"<h2>{e(title)}: {len(flips)}</h2><table><tr><th>metric</th><th>sample</th><th>repeat</th>"
+            f"<th>A output</th><th>B output</th></tr>{body}</table>"
+        )
+    verdict = "REGRESSED" if c.regressed else "no significant regression"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>compare {e(c.a.pipeline)}</title>'
+        f"<style>{_CSS}</style></head><body><h1>{e(c.a.pipeline)}: {e(verdict)}</h1>"
+        f"<p>A (baseline) <code>{e(c.a.run_id)}</code> vs B (candidate) <code>{e(c.b.run_id)}</code>, "
+        f"α = {c.alpha:g}</p><table><tr>{head}</tr>{metric_rows}</table>"
+        f"<table><tr><th></th><th>A</th><th>B</th><th>Δ</th></tr>{run_rows}</table>{''.join(sections)}"
+        "</body></html>\n"
+    )
+
+
+RENDERERS = {"json": to_json, "md": to_markdown, "markdown": to_markdown, "html": to_html}

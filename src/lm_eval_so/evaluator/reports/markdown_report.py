@@ -1,0 +1,85 @@
+"""``report.md``: the run's summary as Markdown, for a CI step summary or a PR comment.
+
+Model output never appears verbatim: it is escaped (no raw HTML, no table-breaking pipes or
+newlines) and clipped, so a hostile answer cannot inject markup into the page showing it.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import ClassVar
+
+from ...common.records import MetricSummary, Summary, ThresholdOutcome
+from ...common.workspace import atomic_write_text
+from .base import ReportData, Reporter, SampleRow
+
+FAILING_SHOWN = 10
+_STATUS = {"passed": "✅ pass", "failed": "❌ fail", "inconclusive": "⚠️ inconclusive"}
+
+
+class MarkdownReporter(Reporter):
+    format: ClassVar[str] = "markdown"
+    suffix: ClassVar[str] = "md"
+
+    def write(self, data: ReportData, path: Path) -> None:
+        atomic_write_text(path, render(data))
+
+
+def cell(text: object, width: int = 80) -> str:
+    value = " ".join(str(text).split()).replace("|", "\\|")
+    value = value if len(value) <= width else value[: width - 1] + "…"
+    return html.escape(value, quote=False).replace("`", "\\`")
+
+
+def render(data: ReportData) -> str:
+    s = data.summary
+    verdict = "✅ passed" if s.passed else "❌ failed"
+    lines = [f"## {cell(s.pipeline)}: {verdict}", "", f"Run `{cell(s.run_id)}`", ""]
+    lines += ["| metric | mean | 95% CI | n | std | pass@k |", "|---|---|---|---|---|---|"]
+    lines += [_metric_line(m) for m in s.metrics.values()]
+    if s.thresholds:
+        lines += ["", "| gate | value | result | detail |", "|---|---|---|---|"]
+        lines += [_gate_line(o) for o in s.thresholds]
+    lines += ["", _run_line(s)]
+    failing = [row for row in data.rows if row.failed]
+    if failing:
+        lines += ["", f"### Failing samples: {len(failing)} of {len(data.rows)}", ""]
+        lines += ["| sample | expected | got |", "|---|---|---|"]
+        lines += [_sample_line(row) for row in failing[:FAILING_SHOWN]]
+        if len(failing) > FAILING_SHOWN:
+            lines.append(f"\n… and {len(failing) - FAILING_SHOWN} more in report.html / report.json.")
+    return "\n".join(lines) + "\n"
+
+
+def _metric_line(m: MetricSummary) -> str:
+    if not m.n:
+        return f"| {cell(m.name)} | - | - | 0 | - | - |"
+    passk = ", ".join(f"@{k} {v:.3f}" for k, v in (m.pass_at_k or {}).items()) or "-"
+    ci = f"[{m.ci_low:.3f}, {m.ci_high:.3f}] {m.ci_method}"
+    return f"| {cell(m.name)} | {m.mean:.3f} | {ci} | {m.n} | {m.std:.3f} | {passk} |"
+
+
+def _gate_line(o: ThresholdOutcome) -> str:
+    value = "-" if o.value is None else f"{o.value:.4g}"
+    # Not in a code span: there, the escaped "&gt;" of "exact_match>=0.8" would show literally.
+    return f"| {cell(o.name)} | {value} | {_STATUS[o.status]} | {cell(o.reason or '', 160)} |"
+
+
+def _run_line(s: Summary) -> str:
+    cost = "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}"
+    text = (
+        f"{s.n_results} calls, {s.n_errors} errors, {s.usage.total_tokens:,} tokens, cost {cost}, "
+        f"latency p50 {s.latency_ms.p50:,.0f} ms / p95 {s.latency_ms.p95:,.0f} ms"
+    )
+    if s.judge_calls:
+        judge = "unknown" if s.judge_cost_usd is None else f"${s.judge_cost_usd:.4f}"
+        text += f"; judge: {s.judge_calls} calls, cost {judge}"
+    return text + "."
+
+
+def _sample_line(row: SampleRow) -> str:
+    result = row.result
+    got = f"error {result.error.type}" if result.error else (result.output or "")
+    sample_id = row.sample.id + (f" #{result.repeat}" if result.repeat else "")
+    return f"| {cell(sample_id)} | {cell(' / '.join(row.sample.expected_list()), 40)} | {cell(got, 60)} |"

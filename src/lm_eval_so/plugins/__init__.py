@@ -1,0 +1,65 @@
+"""Everything a plugin author imports, in one place.
+
+A plugin package adds backends, metrics, report formats or dataset sources by declaring entry
+points; it needs no change to lm-eval-so::
+
+    [project.entry-points."lm_eval_so.backends"]
+    reverse = "lm_eval_so_example.backend:ReverseBackend"
+
+    [project.entry-points."lm_eval_so.metrics"]
+    max_words = "lm_eval_so_example.metric:MaxWords"
+
+The contracts (base classes to subclass) and the record models they consume and return are
+re-exported here so plugins depend on one stable module rather than on internal paths.
+:mod:`lm_eval_so.plugins.testing` checks a plugin against its contract from the plugin's own tests.
+"""
+
+from __future__ import annotations
+
+from ..common.errors import BackendError, DatasetError, PluginError
+from ..common.records import (
+    DatasetSample,
+    ErrorInfo,
+    Message,
+    RunResult,
+    ScoreRecord,
+    Summary,
+    Usage,
+)
+from ..common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
+from ..evaluator.metrics.base import Metric, MetricScore
+from ..evaluator.reports.base import ReportData, Reporter, SampleRow
+from ..generator.sources import Source, SourceRow, read_text
+from ..runner.backends.base import Backend, BackendContext, Completion, Mode, NoOptions, Request
+
+__all__ = [
+    "KINDS",
+    "Backend",
+    "BackendContext",
+    "BackendError",
+    "Completion",
+    "DatasetError",
+    "DatasetSample",
+    "ErrorInfo",
+    "Kind",
+    "Message",
+    "Metric",
+    "MetricScore",
+    "Mode",
+    "NoOptions",
+    "PluginError",
+    "PluginInfo",
+    "PluginWarning",
+    "ReportData",
+    "Reporter",
+    "Request",
+    "RunResult",
+    "SampleRow",
+    "ScoreRecord",
+    "Source",
+    "SourceRow",
+    "Summary",
+    "Usage",
+    "read_text",
+    "registry",
+]
