@@ -84,3 +84,23 @@ def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
     plain = tmp_path / "plain.txt"
     plain.write_text("")
     assert os.stat(target).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_atomic_jsonl_replaces_whole_file_with_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    from lm_eval_so.common.workspace import atomic_jsonl
+
+    target = tmp_path / "scores.jsonl"
+    target.write_text("old line\n")
+    with pytest.raises(RuntimeError), atomic_jsonl(target) as writer:
+        writer.write(RunResult(sample_id="x"))
+        raise RuntimeError("scoring failed halfway")
+    assert target.read_text() == "old line\n"  # a failed re-score leaves the old file
+    with atomic_jsonl(target) as writer:
+        writer.write(RunResult(sample_id="a"))
+    assert [r.sample_id for r in iter_jsonl(target, RunResult)] == ["a"]
+    plain = tmp_path / "plain.txt"
+    plain.write_text("")
+    assert os.stat(target).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

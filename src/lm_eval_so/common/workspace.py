@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,19 +50,36 @@ _FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_writer(path) as handle:
+        handle.write(text)
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """A UTF-8 text handle on a temporary sibling that replaces ``path`` if the block succeeds.
+
+    For files written piece by piece (a 100,000-row report), so the whole text is never held.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp creates 0600 files; artifacts get the usual permissions, like open() gives.
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_jsonl(path: Path) -> Iterator[JsonlWriter]:
+    """A JsonlWriter whose file replaces ``path`` only if the block succeeds (e.g. re-scoring)."""
+    with atomic_writer(path) as handle, JsonlWriter(path, handle) as writer:
+        yield writer
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -84,10 +102,11 @@ def read_model(path: Path, model: type[M]) -> M:
 class JsonlWriter:
     """Appends one record per line and flushes each, so readers and resumes see whole lines."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, handle: IO[str] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._handle: IO[str] = path.open("a", encoding="utf-8")
+        self._handle: IO[str] = handle if handle is not None else path.open("a", encoding="utf-8")
+        self._owns_handle = handle is None
         self.count = 0
 
     def write(self, record: BaseModel) -> None:
@@ -102,7 +121,8 @@ class JsonlWriter:
         self._handle.flush()
 
     def close(self) -> None:
-        self._handle.close()
+        if self._owns_handle:
+            self._handle.close()
 
     def __enter__(self) -> JsonlWriter:
         return self
@@ -113,22 +133,38 @@ class JsonlWriter:
 
 def iter_jsonl(path: Path, model: type[M]) -> Iterator[M]:
     """Read records line by line; a bad line is an error naming file and line."""
+    for _, record in iter_jsonl_offsets(path, model):
+        yield record
+
+
+def iter_jsonl_offsets(path: Path, model: type[M]) -> Iterator[tuple[int, M]]:
+    """Like :func:`iter_jsonl`, with the byte offset where each record's line starts.
+
+    An offset lets a reader index a big file and parse one record again later (seek, readline)
+    instead of keeping every record in memory.
+    """
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         raise ArtifactError(f"{path}: not found") from None
     with handle:
+        offset = 0
         for number, line in enumerate(handle, start=1):
+            start, offset = offset, offset + len(line)
             if not line.strip():
                 continue
-            try:
-                yield model.model_validate_json(line)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"]) or "<line>"
-                raise ArtifactError(
-                    f"{path}:{number}: not a valid {model.__name__} ({field}: {first['msg']})"
-                ) from None
+            yield start, parse_jsonl_line(line, model, path, number)
+
+
+def parse_jsonl_line(line: bytes, model: type[M], path: Path, number: int | None = None) -> M:
+    """One JSONL record; an error names the file (and line, when known)."""
+    try:
+        return model.model_validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "<line>"
+        where = f"{path}:{number}" if number is not None else str(path)
+        raise ArtifactError(f"{where}: not a valid {model.__name__} ({field}: {first['msg']})") from None
 
 
 def write_jsonl(path: Path, records: Iterable[BaseModel]) -> int:

@@ -12,7 +12,7 @@ from .compare import Comparison, MetricDelta, compare_runs, find_baseline
 from .evaluate import evaluate_run, score_one, write_reports
 from .metrics import Metric, MetricContext, MetricScore, MetricUsage, build_metric
 from .passk import pass_at_k
-from .reports import ReportData, Reporter, SampleRow
+from .reports import ReportData, Reporter, RowList, SampleRow, SampleRows
 from .significance import mcnemar_exact
 from .stats import (
     Z95,
@@ -36,8 +36,10 @@ __all__ = [
     "MetricUsage",
     "ReportData",
     "Reporter",
+    "RowList",
     "RunFigures",
     "SampleRow",
+    "SampleRows",
     "all_passed",
     "bootstrap_mean_interval",
     "build_metric",

@@ -64,8 +64,8 @@ def dataset_from_manifest(run_dir: RunDir) -> Path:
 
 def format_summary(summary: Summary) -> str:
     """A plain-text table of metrics, run figures and gates, for the terminal."""
-    header = ("metric", "mean", "95% CI", "n", "pass@k")
-    rows = [
+    header: tuple[str, ...] = ("metric", "mean", "95% CI", "n", "pass@k")
+    rows: list[tuple[str, ...]] = [
         (
             m.name,
             f"{m.mean:.3f}",
@@ -75,6 +75,8 @@ def format_summary(summary: Summary) -> str:
         )
         for m in summary.metrics.values()
     ]
+    if not any(row[-1] for row in rows):  # no repeats: no pass@k column
+        header, rows = header[:-1], [row[:-1] for row in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]

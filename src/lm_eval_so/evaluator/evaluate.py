@@ -8,12 +8,9 @@ atomically, never half-written.
 from __future__ import annotations
 
 import gc
-import os
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +25,24 @@ from ..common.records import (
     ScoreRecord,
     StageTiming,
     Summary,
-    Usage,
 )
 from ..common.registry import registry
 from ..common.workspace import (
     JsonlWriter,
     RunDir,
+    atomic_jsonl,
     atomic_write_json,
     iso_now,
     iter_jsonl,
     read_model,
 )
+from .dataset_index import DatasetIndex
 from .metrics import Metric, MetricContext, build_metric
 from .repeats import repeat_figures, with_judge_usage
-from .reports.base import ReportData, Reporter, SampleRow
+from .reports.base import ReportData, Reporter
+from .run_rows import RunRows
 from .stats import mean, percentiles, summarize
+from .tally import RunTally, SeenAttempts
 from .thresholds import RunFigures, all_passed, check_gates
 
 
@@ -68,145 +68,99 @@ def _evaluate(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: s
         raise ArtifactError(f"{run.path}: no such run directory")
     metric_context = MetricContext(base_dir=config.base_dir, seed=config.seed)
     metrics = {m.key: build_metric(m, metric_context) for m in config.evaluator.metrics}
-    try:
-        samples = load_samples(dataset_path)
-        check_expected(metrics, samples, dataset_path)
-        with _atomic_jsonl(run.scores) as writer:
-            prepare_metrics(run.results, samples, metrics)
-            scored = _score_run(run.results, samples, metrics, writer)
-    finally:
-        for metric in metrics.values():
-            metric.close()
-    manifest = read_model(run.manifest, RunManifest) if run.manifest.exists() else None
+    with ExitStack() as stack:
+        try:
+            samples = stack.enter_context(DatasetIndex(dataset_path))
+            check_expected(metrics, samples)
+            with atomic_jsonl(run.scores) as writer:
+                prepare_metrics(run.results, samples, metrics)
+                tally = _score_run(run.results, samples, metrics, writer)
+        finally:
+            for metric in metrics.values():
+                metric.close()
+        manifest = read_model(run.manifest, RunManifest) if run.manifest.exists() else None
 
-    model = config.runner.model or (manifest.model if manifest else None) or scored.first_model
-    per_metric = summarize_metrics(config, metrics, scored.scores, scored.rows)
-    summary = _summary(config, run_id, scored, per_metric, len(samples), model)
-    summary = with_judge_usage(summary, [m.usage() for m in metrics.values()])
-    atomic_write_json(run.summary, summary)
+        model = config.runner.model or (manifest.model if manifest else None) or tally.first_model
+        per_metric = summarize_metrics(config, metrics, tally.scores, _score_records(run, tally))
+        summary = _summary(config, run_id, tally, per_metric, len(samples), model)
+        summary = with_judge_usage(summary, [m.usage() for m in metrics.values()])
+        atomic_write_json(run.summary, summary)
 
-    context = manifest.model_dump(mode="json") if manifest else _context(config, model)
-    write_reports(config.evaluator.report.formats, ReportData(summary, scored.rows, context), run)
+        context = manifest.model_dump(mode="json") if manifest else _context(config, model)
+        rows = RunRows(run.results, run.scores, samples, list(metrics), tally.failed)
+        write_reports(config.evaluator.report.formats, ReportData(summary, rows, context), run)
     if manifest is not None:
         _finish_manifest(run, manifest, started_at, time.perf_counter() - clock)
     return summary
 
 
+def _score_records(run: RunDir, tally: RunTally) -> Callable[[], Iterator[ScoreRecord]] | None:
+    """Re-reads scores.jsonl for the per-sample figures; None when no sample ran twice."""
+    if not tally.max_repeat:
+        return None
+    return lambda: iter_jsonl(run.scores, ScoreRecord)
+
+
 # --------------------------------------------------------------------------- inputs
 
 
-def load_samples(dataset_path: Path) -> dict[str, DatasetSample]:
-    samples: dict[str, DatasetSample] = {}
-    for sample in iter_jsonl(dataset_path, DatasetSample):
-        if sample.id in samples:
-            raise ArtifactError(f"{dataset_path}: sample id {sample.id!r} appears twice")
-        samples[sample.id] = sample
-    return samples
-
-
-def check_expected(metrics: dict[str, Metric], samples: dict[str, DatasetSample], dataset_path: Path) -> None:
+def check_expected(metrics: dict[str, Metric], samples: DatasetIndex) -> None:
     """Fail once, before scoring, if a metric needs expected answers some samples lack."""
     needing = [key for key, metric in metrics.items() if metric.needs_expected]
-    if not needing:
+    if not needing or not samples.n_missing_expected:
         return
-    missing = [sample_id for sample_id, sample in samples.items() if not sample.expected_list()]
-    if missing:
-        key = needing[0]
-        others = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise ConfigError(
-            f"metric {key!r} needs an expected answer, but sample {missing[0]!r}{others} "
-            f"in {dataset_path} has none; map a column with generator.fields.expected "
-            "or use a metric that needs no reference"
-        )
+    key, missing = needing[0], samples.n_missing_expected
+    others = f" (and {missing - 1} more)" if missing > 1 else ""
+    raise ConfigError(
+        f"metric {key!r} needs an expected answer, but sample {samples.first_missing_expected!r}{others} "
+        f"in {samples.path} has none; map a column with generator.fields.expected "
+        "or use a metric that needs no reference"
+    )
 
 
 # --------------------------------------------------------------------------- scoring
 
 
-@dataclass
-class _Scored:
-    """Everything one pass over ``results.jsonl`` collects."""
-
-    rows: list[SampleRow] = field(default_factory=list)
-    scores: dict[str, list[float]] = field(default_factory=dict)
-    # Plain ints: adding 100,000 Usage models would validate 100,000 new ones.
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = 0.0
-    latencies: list[float] = field(default_factory=list)  # successful calls only
-    n_errors: int = 0
-    first_model: str | None = None
-
-    def add_result(self, result: RunResult) -> None:
-        self.prompt_tokens += result.usage.prompt_tokens
-        self.completion_tokens += result.usage.completion_tokens
-        self.total_tokens += result.usage.total_tokens
-        if result.cost_usd is None or self.cost_usd is None:
-            self.cost_usd = None  # one unpriced call makes the total unknown, not smaller
-        else:
-            self.cost_usd += result.cost_usd
-        if result.error is not None:
-            self.n_errors += 1
-        else:
-            self.latencies.append(result.latency_ms)
-        self.first_model = self.first_model or result.model
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            total_tokens=self.total_tokens,
-        )
-
-
-def prepare_metrics(
-    results_path: Path, samples: dict[str, DatasetSample], metrics: dict[str, Metric]
-) -> None:
+def prepare_metrics(results_path: Path, samples: DatasetIndex, metrics: dict[str, Metric]) -> None:
     """Give metrics that batch (an LLM judge calling a model concurrently) every result first.
 
-    Only then is ``results.jsonl`` read twice; plain metrics keep the single streaming pass.
+    Only then is ``results.jsonl`` read twice, and every pair held for the batch; plain
+    metrics keep the single streaming pass.
     """
     batching = [m for m in metrics.values() if type(m).prepare is not Metric.prepare]
     if not batching:
         return
-    pairs = [
-        (samples[result.sample_id], result)
-        for result in iter_jsonl(results_path, RunResult)
-        if result.error is None and result.sample_id in samples
-    ]
+    pairs = []
+    for result in iter_jsonl(results_path, RunResult):
+        sample = samples.get(result.sample_id) if result.error is None else None
+        if sample is not None:
+            pairs.append((sample, result))
     for metric in batching:
         metric.prepare(pairs)
 
 
 def _score_run(
     results_path: Path,
-    samples: dict[str, DatasetSample],
+    samples: DatasetIndex,
     metrics: dict[str, Metric],
     writer: JsonlWriter,
-) -> _Scored:
-    scored = _Scored(scores={key: [] for key in metrics})
-    seen: set[tuple[str, int]] = set()
+) -> RunTally:
+    tally = RunTally.for_metrics(metrics)
+    seen = SeenAttempts(len(samples))
     for result in iter_jsonl(results_path, RunResult):
-        sample = samples.get(result.sample_id)
-        if sample is None:
+        found = samples.find(result.sample_id)
+        if found is None:
             raise ArtifactError(f"{results_path}: result for sample {result.sample_id!r}, not in the dataset")
-        if (result.sample_id, result.repeat) in seen:
+        ordinal, sample = found
+        if not seen.add(ordinal, result.repeat):
             # Counting it twice would silently skew every mean.
             raise ArtifactError(
                 f"{results_path}: sample {result.sample_id!r} repeat {result.repeat} appears twice"
             )
-        seen.add((result.sample_id, result.repeat))
-        scored.add_result(result)
-        row = SampleRow(sample, result, {})
-        for key, metric in metrics.items():
-            record = score_one(key, metric, sample, result)
-            scored.scores[key].append(record.score)
-            row.scores[key] = record
-        writer.write_many(row.scores.values())  # one flush per result, not per score
-        scored.rows.append(row)
-    return scored
+        records = [score_one(key, metric, sample, result) for key, metric in metrics.items()]
+        writer.write_many(records)  # one flush per result, not per score
+        tally.add(result, records)
+    return tally
 
 
 def score_one(key: str, metric: Metric, sample: DatasetSample, result: RunResult) -> ScoreRecord:
@@ -242,10 +196,9 @@ def score_one(key: str, metric: Metric, sample: DatasetSample, result: RunResult
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while scoring.
 
-    Scoring allocates a few objects per result and keeps every row alive for the reports; on
-    100,000 results CPython's collector re-scans that growing heap so often that it more
-    than doubles the run time. Nothing here builds reference cycles, and reference counting
-    still frees everything else at once; cycles made meanwhile are collected afterwards.
+    Scoring allocates a few short-lived objects per result, and on 100,000 results the
+    collector's frequent passes add up for nothing: nothing here builds reference cycles, and
+    reference counting frees everything at once; cycles made meanwhile are collected after.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -256,35 +209,29 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@contextmanager
-def _atomic_jsonl(path: Path) -> Iterator[JsonlWriter]:
-    """A JsonlWriter on a temporary file that replaces ``path`` only if the block succeeds."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with JsonlWriter(Path(tmp)) as writer:
-            yield writer
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 # --------------------------------------------------------------------------- summary
 
 
 def summarize_metrics(
     config: PipelineConfig,
     metrics: dict[str, Metric],
-    scores: dict[str, list[float]],
-    rows: list[SampleRow] | None = None,
+    scores: Mapping[str, Sequence[float]],
+    score_records: Callable[[], Iterable[ScoreRecord]] | None = None,
 ) -> dict[str, MetricSummary]:
-    """Mean, spread and 95% interval per metric, in config order (plus pass@k with repeats)."""
+    """Mean, spread and 95% interval per metric, in config order (plus pass@k with repeats).
+
+    ``score_records`` re-reads every score record; it is needed only when samples ran more
+    than once (pass@k groups scores by sample).
+    """
     out = {}
     for metric_config in config.evaluator.metrics:
         key, metric = metric_config.key, metrics[metric_config.key]
         binary = metric.is_binary()
         stats = summarize(scores[key], binary=binary, bounds=metric.score_range, seed=config.seed)
-        extra = repeat_figures(key, rows, binary=binary) if rows else {}
+        extra = {}
+        if score_records is not None:
+            records = (record for record in score_records() if record.metric == key)
+            extra = repeat_figures(key, records, binary=binary)
         out[key] = MetricSummary(
             name=key,
             type=metric_config.type,
@@ -302,19 +249,19 @@ def summarize_metrics(
 def _summary(
     config: PipelineConfig,
     run_id: str,
-    scored: _Scored,
+    tally: RunTally,
     metrics: dict[str, MetricSummary],
     n_samples: int,
     model: str | None,
 ) -> Summary:
-    n_results = len(scored.rows)
-    error_rate = scored.n_errors / n_results if n_results else 0.0
-    latency = _latency(scored.latencies)
+    n_results = tally.n_results
+    error_rate = tally.n_errors / n_results if n_results else 0.0
+    latency = _latency(tally.latencies)
     figures = RunFigures(
         n_results=n_results,
-        n_errors=scored.n_errors,
+        n_errors=tally.n_errors,
         error_rate=error_rate,
-        cost_usd=scored.cost_usd,
+        cost_usd=tally.cost_usd,
         latency_p95_ms=latency.p95,
         model=model,
     )
@@ -327,15 +274,15 @@ def _summary(
         thresholds=outcomes,
         n_samples=n_samples,
         n_results=n_results,
-        n_errors=scored.n_errors,
+        n_errors=tally.n_errors,
         error_rate=error_rate,
-        usage=scored.usage,
-        cost_usd=scored.cost_usd,
+        usage=tally.usage,
+        cost_usd=tally.cost_usd,
         latency_ms=latency,
     )
 
 
-def _latency(values: list[float]) -> LatencySummary:
+def _latency(values: Sequence[float]) -> LatencySummary:
     if not values:
         return LatencySummary()
     p50, p95 = percentiles(values, [50, 95])

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..common.records import Summary, Usage
+from ..common.records import ScoreRecord, Summary, Usage
 from .metrics import MetricUsage
 from .passk import ks_for, mean_pass_at_k, mean_within_sample_variance
-from .reports.base import SampleRow
 
 
-def repeat_figures(metric: str, rows: Sequence[SampleRow], *, binary: bool) -> dict[str, Any]:
+def repeat_figures(metric: str, records: Iterable[ScoreRecord], *, binary: bool) -> dict[str, Any]:
     """``repeats``, ``pass_at_k`` and ``within_sample_variance`` when samples ran more than once.
 
-    Empty (all fields stay None) for single-attempt runs, where none of them means anything.
+    ``records`` are score records (any metric's; others are skipped), e.g. read back from
+    ``scores.jsonl``. Empty (all fields stay None) for single-attempt runs, where none of
+    them means anything. Scores are grouped by sample, so this holds them all: the evaluator
+    calls it only when some sample has a second attempt.
     """
     groups: dict[str, list[float]] = defaultdict(list)
     passes: dict[str, int] = defaultdict(int)
-    for row in rows:
-        record = row.scores.get(metric)
-        if record is None:
+    for record in records:
+        if record.metric != metric:
             continue
-        groups[row.sample.id].append(record.score)
-        passes[row.sample.id] += bool(record.passed)
+        groups[record.sample_id].append(record.score)
+        passes[record.sample_id] += bool(record.passed)
     attempts = max((len(g) for g in groups.values()), default=0)
     if attempts < 2:
         return {}

@@ -11,14 +11,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import random
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..common.config import GeneratorConfig, PipelineConfig
+from ..common.config import PipelineConfig
 from ..common.errors import ArtifactError, DatasetError
 from ..common.records import DatasetManifest, DatasetSample
 from ..common.redact import Redactor
@@ -31,32 +31,62 @@ from ..common.workspace import (
     read_model,
 )
 from .mapping import columns_of, make_samples, plan_columns
+from .payload import Payload, select_lines
 from .prompts import PromptRenderer
 from .sources import resolve_source
 
 
 @dataclass
 class BuiltDataset:
-    """A dataset in memory: samples, their serialised form and where they came from."""
+    """A built dataset: its exact ``dataset.jsonl`` bytes (spooled, not objects) and provenance.
 
-    samples: list[DatasetSample]
-    content_hash: str  # sha256 of `payload`, i.e. of dataset.jsonl
+    The bytes live in a temporary file until :meth:`close` (or the end of a ``with`` block);
+    :attr:`samples` and :attr:`payload` load everything and are meant for small datasets.
+    """
+
+    content_hash: str  # sha256 of the payload, i.e. of dataset.jsonl
     source_sha256: str
     dataset_id: str
     source: Path
     generator: dict[str, Any]  # the generator config, as plain (redacted) data
-    payload: bytes = field(repr=False)  # the exact dataset.jsonl bytes
+    lines: Payload = field(repr=False)  # the exact dataset.jsonl bytes
+
+    @property
+    def n_samples(self) -> int:
+        return self.lines.count
+
+    def iter_samples(self) -> Iterator[DatasetSample]:
+        """The samples, parsed one at a time from the payload."""
+        for line in self.lines.lines():
+            yield DatasetSample.model_validate_json(line)
+
+    @property
+    def samples(self) -> list[DatasetSample]:
+        return list(self.iter_samples())
+
+    @property
+    def payload(self) -> bytes:
+        return b"".join(self.lines.chunks())
 
     def manifest(self) -> DatasetManifest:
         return DatasetManifest(
             dataset_id=self.dataset_id,
             content_hash=self.content_hash,
-            n_samples=len(self.samples),
+            n_samples=self.n_samples,
             source=str(self.source),
             source_sha256=self.source_sha256,
             created_at=iso_now(),
             generator=self.generator,
         )
+
+    def close(self) -> None:
+        self.lines.close()
+
+    def __enter__(self) -> BuiltDataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -79,35 +109,36 @@ class DatasetRef:
 
 
 def build_dataset(config: PipelineConfig) -> BuiltDataset:
-    """Read, map, render, shuffle and limit; nothing is written."""
+    """Read, map, render, shuffle and limit; nothing is written to the workspace.
+
+    The source is read twice: once for its columns (JSON rows need not share their keys, and
+    placeholders are checked against all of them), then once more to make the samples, so no
+    list of rows or samples is ever held.
+    """
     gen = config.generator
     path = gen.source
     source_sha256 = _sha256_source(path)
-    rows = list(resolve_source(path, gen.format).read(path))
-    if not rows:
-        raise DatasetError(f"{path.name}: no rows: the source holds no samples")
-    columns = columns_of(rows)
+    source = resolve_source(path, gen.format)
+    columns = columns_of(source.read(path), path.name)
     plan = plan_columns(gen.fields, columns, path.name)
     origin = config.path.name if config.path else None
     prompt = PromptRenderer(gen.prompt, columns, path.name, origin)
-    samples = _select(make_samples(rows, plan, prompt), gen, config.seed)
-    payload = "".join(sample.model_dump_json() + "\n" for sample in samples).encode("utf-8")
+    samples = make_samples(lambda: source.read(path), plan, prompt)
+    seed = (config.seed if gen.seed is None else gen.seed) if gen.shuffle else None
+    lines = select_lines(_serialized(samples), shuffle_seed=seed, limit=gen.limit)
     return BuiltDataset(
-        samples=samples,
-        content_hash=hashlib.sha256(payload).hexdigest(),
+        content_hash=lines.sha256,
         source_sha256=source_sha256,
         dataset_id=gen.resolved_dataset_id,
         source=path,
         generator=_as_dict(Redactor(config.secrets).obj(gen.model_dump(mode="json"))),
-        payload=payload,
+        lines=lines,
     )
 
 
-def _select(samples: list[DatasetSample], gen: GeneratorConfig, pipeline_seed: int) -> list[DatasetSample]:
-    # Shuffle before the limit, so `limit` takes a random subset rather than the file's head.
-    if gen.shuffle:
-        random.Random(pipeline_seed if gen.seed is None else gen.seed).shuffle(samples)
-    return samples if gen.limit is None else samples[: gen.limit]
+def _serialized(samples: Iterable[DatasetSample]) -> Iterator[bytes]:
+    for sample in samples:
+        yield (sample.model_dump_json() + "\n").encode("utf-8")
 
 
 def _sha256_source(path: Path) -> str:
@@ -136,14 +167,15 @@ def save_dataset(built: BuiltDataset, workspace: Workspace) -> DatasetRef:
         content_hash=built.content_hash,
         path=target.dataset,
         manifest_path=target.manifest,
-        n_samples=len(built.samples),
+        n_samples=built.n_samples,
         reused=reused,
     )
 
 
 def generate_dataset(config: PipelineConfig, workspace: Workspace) -> DatasetRef:
     """:func:`build_dataset` then :func:`save_dataset`."""
-    return save_dataset(build_dataset(config), workspace)
+    with build_dataset(config) as built:
+        return save_dataset(built, workspace)
 
 
 def load_dataset(path: Path) -> list[DatasetSample]:
@@ -163,7 +195,7 @@ def _publish(built: BuiltDataset, target: DatasetDir) -> bool:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.path.name}.", suffix=".tmp", dir=target.path.parent))
     try:
         staged = DatasetDir(tmp)
-        _write_bytes(staged.dataset, built.payload)
+        _write_payload(staged.dataset, built.lines)
         atomic_write_json(staged.manifest, built.manifest())
         try:
             os.rename(tmp, target.path)
@@ -205,9 +237,9 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
+def _write_payload(path: Path, payload: Payload) -> None:
     # Binary, not text mode: the bytes on disk must be exactly the hashed ones on every platform.
     with path.open("wb") as handle:
-        handle.write(data)
+        payload.copy_to(handle)
         handle.flush()
         os.fsync(handle.fileno())

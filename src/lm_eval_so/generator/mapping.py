@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..common.config import FieldMap
 from ..common.errors import DatasetError
+from ..common.idtable import IdTable
 from ..common.records import DatasetSample
 from ._hints import did_you_mean, listing
 from .prompts import PromptRenderer
@@ -28,11 +29,18 @@ class ColumnPlan:
         return {c for c in (self.id, self.input, self.expected) if c is not None}
 
 
-def columns_of(rows: Iterable[SourceRow]) -> list[str]:
-    """Every column, in order of first appearance (JSON rows need not share their keys)."""
+def columns_of(rows: Iterable[SourceRow], source_name: str) -> list[str]:
+    """Every column, in order of first appearance (JSON rows need not share their keys).
+
+    An error when there are no rows at all.
+    """
     seen: dict[str, None] = {}
+    empty = True
     for row in rows:
+        empty = False
         seen.update(dict.fromkeys(row.values))
+    if empty:
+        raise DatasetError(f"{source_name}: no rows: the source holds no samples")
     return list(seen)
 
 
@@ -61,22 +69,42 @@ def plan_columns(fields: FieldMap, columns: Sequence[str], source_name: str) -> 
     )
 
 
-def make_samples(rows: Sequence[SourceRow], plan: ColumnPlan, prompt: PromptRenderer) -> list[DatasetSample]:
-    samples: list[DatasetSample] = []
-    first_seen: dict[str, str] = {}  # id -> location, to name both rows of a duplicate
-    for number, row in enumerate(rows, start=1):
+def make_samples(
+    read: Callable[[], Iterable[SourceRow]], plan: ColumnPlan, prompt: PromptRenderer
+) -> Iterator[DatasetSample]:
+    """The samples of ``read()``'s rows, in order, one at a time.
+
+    Duplicate ids are caught with an :class:`IdTable` of hashes, not a set of strings; a hash
+    match (a duplicate, or very rarely a collision) reads the rows again to find the first
+    row with the same id, which the error names.
+    """
+    seen = IdTable()
+    for number, row in enumerate(read(), start=1):
         sample = make_sample(row, number, plan, prompt)
-        if sample.id in first_seen:
-            raise DatasetError(
-                f"{row.location}: duplicate id {sample.id!r} (first at {first_seen[sample.id]})"
-            )
-        first_seen[sample.id] = row.location
-        samples.append(sample)
-    return samples
+        if next(seen.candidates(sample.id), None) is not None:
+            first = _first_location(read(), plan, sample.id, number)
+            if first is not None:
+                raise DatasetError(f"{row.location}: duplicate id {sample.id!r} (first at {first})")
+        seen.add(sample.id, number)
+        yield sample
+
+
+def _first_location(rows: Iterable[SourceRow], plan: ColumnPlan, sample_id: str, before: int) -> str | None:
+    """Where the first of the rows before row ``before`` with this id is; None if none is."""
+    for number, row in enumerate(rows, start=1):
+        if number >= before:
+            return None
+        if sample_id_of(row, number, plan) == sample_id:
+            return row.location
+    return None
+
+
+def sample_id_of(row: SourceRow, number: int, plan: ColumnPlan) -> str:
+    return str(number) if plan.id is None else _required(row, plan.id, "id")
 
 
 def make_sample(row: SourceRow, number: int, plan: ColumnPlan, prompt: PromptRenderer) -> DatasetSample:
-    sample_id = str(number) if plan.id is None else _required(row, plan.id, "id")
+    sample_id = sample_id_of(row, number, plan)
     text = _required(row, plan.input, "input")
     expected = None if plan.expected is None else _expected(row, plan.expected)
     # The mapped values win over source columns of the same name in placeholders.

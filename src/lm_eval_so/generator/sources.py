@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from ..common.errors import DatasetError, PluginError
 from ..common.registry import CORE_DIST, registry
@@ -56,7 +56,11 @@ class Source(ABC):
 
     @abstractmethod
     def read(self, path: Path) -> Iterator[SourceRow]:
-        """Yield the rows of ``path`` in file order."""
+        """Yield the rows of ``path`` in file order.
+
+        Called more than once per build (the generator reads columns first, then samples,
+        rather than holding every row), so it must read the file afresh each time.
+        """
 
 
 def read_text(path: Path) -> str:
@@ -90,34 +94,53 @@ class CsvSource(Source):
     suffixes = (".csv",)
 
     def read(self, path: Path) -> Iterator[SourceRow]:
+        try:
+            yield from self._rows(path)
+        except UnicodeDecodeError:
+            read_text(path)  # decodes the whole file to name the exact line, and raises
+            raise
+
+    def _rows(self, path: Path) -> Iterator[SourceRow]:
+        # Streamed from the file, not read whole: a big source must not sit in memory as text.
         # newline="" keeps line breaks inside quoted fields intact, as the csv module requires.
-        reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
-        header: list[str] | None = None
-        header_line = 0
-        end = 0  # last physical line consumed: the next record starts just after it
-        while True:
-            start = end + 1
-            try:
-                fields = next(reader, None)
-            except csv.Error as exc:
-                # Name the line where the bad record starts: an unclosed quote runs to the end.
-                raise DatasetError(f"{path.name}:{start}: malformed CSV: {exc}") from None
-            end = reader.line_num
-            if fields is None:
-                break
-            if _blank(fields):
-                continue
-            if header is None:
-                header, header_line = _check_header(fields, path.name, start), start
-                continue
-            if len(fields) != len(header):
-                raise DatasetError(
-                    f"{path.name}:{start}: row has {len(fields)} fields, the header "
-                    f"(line {header_line}) has {len(header)}"
-                )
-            yield SourceRow(f"{path.name}:{start}", dict(zip(header, fields, strict=True)))
+        with _open_text(path) as handle:
+            reader = csv.reader(handle, strict=True)
+            header: list[str] | None = None
+            header_line = 0
+            end = 0  # last physical line consumed: the next record starts just after it
+            while True:
+                start = end + 1
+                try:
+                    fields = next(reader, None)
+                except csv.Error as exc:
+                    # Name the line where the bad record starts: an unclosed quote runs to the end.
+                    raise DatasetError(f"{path.name}:{start}: malformed CSV: {exc}") from None
+                end = reader.line_num
+                if fields is None:
+                    break
+                if _blank(fields):
+                    continue
+                if header is None:
+                    header, header_line = _check_header(fields, path.name, start), start
+                    continue
+                if len(fields) != len(header):
+                    raise DatasetError(
+                        f"{path.name}:{start}: row has {len(fields)} fields, the header "
+                        f"(line {header_line}) has {len(header)}"
+                    )
+                yield SourceRow(f"{path.name}:{start}", dict(zip(header, fields, strict=True)))
         if header is None:
             raise DatasetError(f"{path.name}: empty CSV file: a header row is required")
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    """``path`` as UTF-8 text (a BOM is dropped), lines split as ``newline=""`` does."""
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: source file not found (generator.source)") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read source file: {exc.strerror}") from None
 
 
 def _blank(fields: list[str]) -> bool:
@@ -141,18 +164,40 @@ class JsonlSource(Source):
     suffixes = (".jsonl", ".ndjson")
 
     def read(self, path: Path) -> Iterator[SourceRow]:
-        # split("\n"), not splitlines(): U+2028 and friends may legally sit inside JSON strings.
-        for number, line in enumerate(read_text(path).split("\n"), start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name}:{number}"
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
-            if not isinstance(value, dict):
-                raise DatasetError(f"{where}: expected a JSON object, got {json_kind(value)}")
-            yield SourceRow(where, value)
+        # Line by line from the file; split at b"\n" only, like split("\n") on the text:
+        # U+2028 and friends may legally sit inside JSON strings.
+        with _open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                line = _decode(raw, number, path)
+                if not line.strip():
+                    continue
+                where = f"{path.name}:{number}"
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DatasetError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+                if not isinstance(value, dict):
+                    raise DatasetError(f"{where}: expected a JSON object, got {json_kind(value)}")
+                yield SourceRow(where, value)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: source file not found (generator.source)") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read source file: {exc.strerror}") from None
+
+
+def _decode(raw: bytes, number: int, path: Path) -> str:
+    try:
+        # The first line may start with a BOM, which is dropped as read_text drops it.
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"{path.name}:{number}: not valid UTF-8 (byte {raw[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
 
 
 class JsonSource(Source):

@@ -14,7 +14,7 @@ from ..common.config import PipelineConfig, load_config
 from ..common.errors import BackendError, ConfigError
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
-from ..generator import build_dataset, save_dataset
+from ..generator import build_dataset, generate_dataset
 from ..generator.generate import BuiltDataset
 from ..runner import check_backend, run_stage
 from ..runner.estimate import estimate_run
@@ -62,11 +62,12 @@ async def run_pipeline_async(
     if resume is not None and workspace_dir is None:
         workspace_dir = Path(resume).resolve().parent.parent  # <workspace>/runs/<run_id>
     cfg, workspace = prepare(config, workspace_dir=workspace_dir, overrides=overrides)
-    built = build_dataset(cfg)
     if dry_run:
-        return PipelineResult(cfg.name, cfg.config_hash(), True, plan=make_plan(cfg, workspace, built))
+        with build_dataset(cfg) as built:
+            return PipelineResult(cfg.name, cfg.config_hash(), True, plan=make_plan(cfg, workspace, built))
 
-    dataset = save_dataset(built, workspace)
+    # Nothing of the built dataset outlives this call: the runner reads dataset.jsonl itself.
+    dataset = generate_dataset(cfg, workspace)
     log.info(
         "dataset %s: %d samples (%s)",
         dataset.dataset_id,
@@ -142,8 +143,8 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
         credentials = f"NOT READY: {exc}"
     metrics = [m.key for m in cfg.evaluator.metrics]
     gates = [gate.name for gate in cfg.gates()]
-    n = len(built.samples)
-    estimate = estimate_run(cfg, built.samples)
+    n = built.n_samples
+    estimate = estimate_run(cfg, built.iter_samples())
     return Plan(
         pipeline=cfg.name,
         config_path=str(cfg.path) if cfg.path else None,

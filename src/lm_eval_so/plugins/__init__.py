@@ -28,7 +28,7 @@ from ..common.records import (
 )
 from ..common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
 from ..evaluator.metrics.base import Metric, MetricScore
-from ..evaluator.reports.base import ReportData, Reporter, SampleRow
+from ..evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
 from ..generator.sources import Source, SourceRow, read_text
 from ..runner.backends.base import Backend, BackendContext, Completion, Mode, NoOptions, Request
 
@@ -53,8 +53,10 @@ __all__ = [
     "ReportData",
     "Reporter",
     "Request",
+    "RowList",
     "RunResult",
     "SampleRow",
+    "SampleRows",
     "ScoreRecord",
     "Source",
     "SourceRow",

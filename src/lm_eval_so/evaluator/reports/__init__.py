@@ -1,5 +1,6 @@
-"""Report formats: the contract here; ``json`` and ``html`` register through entry points."""
+"""Report formats: the contract here (rows arrive streamed, as :class:`SampleRows`); the
+built-in ``json``, ``html`` and ``markdown`` register through entry points."""
 
-from .base import ReportData, Reporter, SampleRow
+from .base import ReportData, Reporter, RowList, SampleRow, SampleRows
 
-__all__ = ["ReportData", "Reporter", "SampleRow"]
+__all__ = ["ReportData", "Reporter", "RowList", "SampleRow", "SampleRows"]

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ...common.records import MetricSummary, ScoreRecord, Summary, ThresholdOutcome
-from ...common.workspace import atomic_write_text
-from .base import ReportData, Reporter, SampleRow
+from ...common.workspace import atomic_writer
+from .base import ReportData, Reporter, SampleRow, SampleRows
 from .charts import Histogram, histogram
 
 TEMPLATE = "report.html.j2"
@@ -29,10 +32,17 @@ class HtmlReporter(Reporter):
     suffix: ClassVar[str] = "html"
 
     def write(self, data: ReportData, path: Path) -> None:
-        atomic_write_text(path, render(data))
+        with atomic_writer(path) as handle:
+            handle.writelines(chunks(data))
 
 
 def render(data: ReportData) -> str:
+    """The whole page as one string (small runs, tests); :func:`chunks` streams it."""
+    return "".join(chunks(data))
+
+
+def chunks(data: ReportData) -> Iterator[str]:
+    """The page piece by piece, as jinja2 renders it: the sample rows are never all held."""
     # Imported here: only runs that ask for an HTML report pay for jinja2.
     import jinja2
 
@@ -45,7 +55,7 @@ def render(data: ReportData) -> str:
     )
     script = table_script()
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    return env.get_template(TEMPLATE).render(**view(data), script=script, script_hash=digest)
+    return env.get_template(TEMPLATE).generate(**view(data), script=script, script_hash=digest)
 
 
 @cache
@@ -59,10 +69,10 @@ def table_script() -> str:
 
 
 def view(data: ReportData) -> dict[str, Any]:
-    """Everything the template shows, as display-ready strings."""
+    """Everything the template shows, as display-ready strings; ``rows`` is a lazy iterator."""
     summary, run = data.summary, data.manifest
     metric_names = list(summary.metrics)
-    rows = [_sample_row(row, metric_names) for row in data.rows]
+    scan = _scan(data.rows, metric_names)
     return {
         "summary": summary,
         "backend": run.get("backend") or "-",
@@ -70,15 +80,39 @@ def view(data: ReportData) -> dict[str, Any]:
         "dataset": _dataset_label(run.get("dataset")),
         "version": (run.get("versions") or {}).get("lm-eval-so"),
         "metrics": [_metric_row(m, summary.thresholds) for m in summary.metrics.values()],
-        "charts": _charts(data),
+        "charts": _charts(summary, scan),
         "stats": _run_stats(summary),
         "gates": [_gate_row(o) for o in summary.thresholds],
         "metric_names": metric_names,
-        "show_repeat": any(row.result.repeat for row in data.rows),
-        "n_failing": sum(1 for row in rows if row["failed"]),
-        # Failing samples first; sorted() is stable, so run order is kept within each group.
-        "rows": sorted(rows, key=lambda row: not row["failed"]),
+        "show_repeat": scan.any_repeat,
+        "n_rows": len(data.rows),
+        "n_failing": scan.n_failing,
+        # Failing samples first, each group in run order; formatted as the template reaches them.
+        "rows": (_sample_row(row, metric_names) for row in data.rows.failing_first()),
     }
+
+
+@dataclass
+class _Scan:
+    """What the page needs before its first sample row: one pass, numbers only."""
+
+    scores: dict[str, array[float]]
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    n_failing: int = 0
+    any_repeat: bool = False
+
+
+def _scan(rows: SampleRows, metric_names: list[str]) -> _Scan:
+    scan = _Scan(scores={name: array("d") for name in metric_names})
+    for row in rows:
+        for name, record in row.scores.items():
+            if name in scan.scores:
+                scan.scores[name].append(record.score)
+        if row.result.error is None:
+            scan.latencies.append(row.result.latency_ms)
+        scan.n_failing += row.failed
+        scan.any_repeat = scan.any_repeat or bool(row.result.repeat)
+    return scan
 
 
 def _dataset_label(dataset: Any) -> str:
@@ -105,14 +139,12 @@ def _metric_row(metric: MetricSummary, outcomes: list[ThresholdOutcome]) -> dict
     }
 
 
-def _charts(data: ReportData) -> list[tuple[str, Histogram]]:
+def _charts(summary: Summary, scan: _Scan) -> list[tuple[str, Histogram]]:
     """One histogram per metric (score distribution) and one of call latency."""
     charts = []
-    for name, metric in data.summary.metrics.items():
-        values = [row.scores[name].score for row in data.rows if name in row.scores]
-        charts.append((name, histogram(values, binary=metric.ci_method == "wilson")))
-    latencies = [row.result.latency_ms for row in data.rows if row.result.error is None]
-    charts.append(("latency", histogram(latencies, binary=False, unit=" ms")))
+    for name, metric in summary.metrics.items():
+        charts.append((name, histogram(scan.scores[name], binary=metric.ci_method == "wilson")))
+    charts.append(("latency", histogram(scan.latencies, binary=False, unit=" ms")))
     return charts
 
 

@@ -8,10 +8,11 @@ pure-Python one, several times slower on 100,000 rows).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...common.workspace import atomic_write_text
+from ...common.workspace import atomic_writer
 from .base import ReportData, Reporter, SampleRow
 
 
@@ -38,15 +39,26 @@ class JsonReporter(Reporter):
     suffix: ClassVar[str] = "json"
 
     def write(self, data: ReportData, path: Path) -> None:
-        atomic_write_text(path, render(data))
+        with atomic_writer(path) as handle:
+            handle.writelines(chunks(data))
 
 
 def render(data: ReportData) -> str:
+    """The whole report as one string (small runs, tests); :func:`chunks` streams it."""
+    return "".join(chunks(data))
+
+
+def chunks(data: ReportData) -> Iterator[str]:
+    """The report piece by piece: one sample row at a time, never the whole list."""
     summary = _nested(data.summary.model_dump(mode="json"))
     run = _nested(data.manifest)
-    rows = ",\n".join("    " + json.dumps(row_to_dict(row), ensure_ascii=False) for row in data.rows)
-    samples = f"[\n{rows}\n  ]" if rows else "[]"
-    return f'{{\n  "summary": {summary},\n  "run": {run},\n  "samples": {samples}\n}}\n'
+    yield f'{{\n  "summary": {summary},\n  "run": {run},\n  "samples": '
+    separator = "[\n"
+    for row in data.rows:
+        yield separator + "    " + json.dumps(row_to_dict(row), ensure_ascii=False)
+        separator = ",\n"
+    yield "[]" if separator == "[\n" else "\n  ]"
+    yield "\n}\n"
 
 
 def _nested(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from ...common.records import MetricSummary, Summary, ThresholdOutcome
 from ...common.workspace import atomic_write_text
-from .base import ReportData, Reporter, SampleRow
+from .base import ReportData, Reporter, SampleRow, SampleRows
 
 FAILING_SHOWN = 10
 _STATUS = {"passed": "✅ pass", "failed": "❌ fail", "inconclusive": "⚠️ inconclusive"}
@@ -42,14 +42,25 @@ def render(data: ReportData) -> str:
         lines += ["", "| gate | value | result | detail |", "|---|---|---|---|"]
         lines += [_gate_line(o) for o in s.thresholds]
     lines += ["", _run_line(s)]
-    failing = [row for row in data.rows if row.failed]
-    if failing:
-        lines += ["", f"### Failing samples: {len(failing)} of {len(data.rows)}", ""]
+    shown, n_failing = _failing(data.rows)
+    if n_failing:
+        lines += ["", f"### Failing samples: {n_failing} of {len(data.rows)}", ""]
         lines += ["| sample | expected | got |", "|---|---|---|"]
-        lines += [_sample_line(row) for row in failing[:FAILING_SHOWN]]
-        if len(failing) > FAILING_SHOWN:
-            lines.append(f"\n… and {len(failing) - FAILING_SHOWN} more in report.html / report.json.")
+        lines += shown
+        if n_failing > FAILING_SHOWN:
+            lines.append(f"\n… and {n_failing - FAILING_SHOWN} more in report.html / report.json.")
     return "\n".join(lines) + "\n"
+
+
+def _failing(rows: SampleRows) -> tuple[list[str], int]:
+    """The table lines of the first failing rows, and how many rows fail; one pass, no list."""
+    shown: list[str] = []
+    count = 0
+    for row in rows.failing():
+        if count < FAILING_SHOWN:
+            shown.append(_sample_line(row))
+        count += 1
+    return shown, count
 
 
 def _metric_line(m: MetricSummary) -> str:

@@ -1,0 +1,93 @@
+"""What one pass over ``results.jsonl`` keeps: totals and compact per-metric score arrays.
+
+No record objects survive the pass: scores and latencies are C doubles (``array('d')``,
+8 bytes each), and whether each result failed is one byte, for the reports' "failing first".
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..common.records import RunResult, ScoreRecord, Usage
+
+
+@dataclass
+class RunTally:
+    scores: dict[str, array[float]] = field(default_factory=dict)
+    failed: bytearray = field(default_factory=bytearray)  # one flag per result, in run order
+    # Plain ints: adding 100,000 Usage models would validate 100,000 new ones.
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = 0.0
+    latencies: array[float] = field(default_factory=lambda: array("d"))  # successful calls only
+    n_errors: int = 0
+    max_repeat: int = 0
+    first_model: str | None = None
+
+    @classmethod
+    def for_metrics(cls, keys: Iterable[str]) -> RunTally:
+        return cls(scores={key: array("d") for key in keys})
+
+    @property
+    def n_results(self) -> int:
+        return len(self.failed)
+
+    def add(self, result: RunResult, records: Iterable[ScoreRecord]) -> None:
+        """Count one result and its score records (one per metric)."""
+        self._add_result(result)
+        failed = result.error is not None
+        for record in records:
+            self.scores[record.metric].append(record.score)
+            failed = failed or record.passed is False
+        self.failed.append(failed)
+
+    def _add_result(self, result: RunResult) -> None:
+        self.prompt_tokens += result.usage.prompt_tokens
+        self.completion_tokens += result.usage.completion_tokens
+        self.total_tokens += result.usage.total_tokens
+        if result.cost_usd is None or self.cost_usd is None:
+            self.cost_usd = None  # one unpriced call makes the total unknown, not smaller
+        else:
+            self.cost_usd += result.cost_usd
+        if result.error is not None:
+            self.n_errors += 1
+        else:
+            self.latencies.append(result.latency_ms)
+        self.max_repeat = max(self.max_repeat, result.repeat)
+        self.first_model = self.first_model or result.model
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            total_tokens=self.total_tokens,
+        )
+
+
+class SeenAttempts:
+    """Which (sample, repeat) pairs were scored, to reject a result that appears twice.
+
+    A bit per sample for repeats 0-7 (one byte per sample, not a set of 100,000 tuples);
+    larger repeat indices, rare, go to a set.
+    """
+
+    def __init__(self, n_samples: int) -> None:
+        self._bits = bytearray(n_samples)
+        self._more: set[tuple[int, int]] = set()
+
+    def add(self, ordinal: int, repeat: int) -> bool:
+        """Record the pair; False when it was recorded before."""
+        if repeat >= 8:
+            if (ordinal, repeat) in self._more:
+                return False
+            self._more.add((ordinal, repeat))
+            return True
+        bit = 1 << repeat
+        if self._bits[ordinal] & bit:
+            return False
+        self._bits[ordinal] |= bit
+        return True

@@ -1,0 +1,117 @@
+"""The evaluator streams: samples read by offset, rows re-read from disk, reporters fed lazily."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from evalkit import failed, load, make_run, ok, sample
+
+from lm_eval_so.common.errors import ArtifactError
+from lm_eval_so.common.records import DatasetSample, RunResult, Summary
+from lm_eval_so.common.workspace import write_jsonl
+from lm_eval_so.evaluator import evaluate, evaluate_run
+from lm_eval_so.evaluator.dataset_index import DatasetIndex
+from lm_eval_so.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
+from lm_eval_so.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so.evaluator.reports.json_report import JsonReporter
+from lm_eval_so.evaluator.reports.markdown_report import MarkdownReporter
+from lm_eval_so.evaluator.run_rows import RunRows
+
+CONFIG = "  metrics:\n    - type: exact_match\n  report:\n    formats: [json, html, markdown]\n"
+SAMPLES = [sample("a", expected="1"), sample("b", expected="2"), sample("c", expected="3")]
+RESULTS = [ok("a", "1"), ok("b", "wrong"), failed("c")]
+
+
+def test_dataset_index_reads_samples_by_offset(tmp_path: Path) -> None:
+    path = tmp_path / "dataset.jsonl"
+    write_jsonl(path, SAMPLES)
+    with DatasetIndex(path) as index:
+        assert len(index) == 3 and "b" in index and "zz" not in index
+        assert index.get("c") == SAMPLES[2] and index.get("zz") is None
+        assert index.ordinal("b") == 1
+        # It parses afresh on each call: no sample object is kept.
+        assert index.get("a") is not index.get("a")
+
+
+def test_dataset_index_rejects_a_repeated_id(tmp_path: Path) -> None:
+    path = tmp_path / "dataset.jsonl"
+    write_jsonl(path, [*SAMPLES, sample("b")])
+    with pytest.raises(ArtifactError, match="sample id 'b' appears twice"):
+        DatasetIndex(path)
+
+
+def test_reporters_get_rows_streamed_from_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = make_run(tmp_path, SAMPLES, RESULTS)
+    seen: list[ReportData] = []
+    real = evaluate.write_reports
+    monkeypatch.setattr(
+        evaluate, "write_reports", lambda f, data, run: seen.append(data) or real(f, data, run)
+    )
+    evaluate_run(load(CONFIG, tmp_path), built.run, built.dataset)
+    rows = seen[0].rows
+    assert isinstance(rows, RunRows) and not isinstance(rows, list)
+    first, again = list(rows), list(rows)
+    assert [r.sample.id for r in first] == ["a", "b", "c"] == [r.sample.id for r in again]
+    assert first[0] is not again[0]  # each pass parses afresh
+    assert [r.sample.id for r in rows.failing_first()] == ["b", "c", "a"]
+    assert len(rows) == 3
+
+
+class OnePassRows(SampleRows):
+    """Rows built afresh on each pass, counting passes; no list, no indexing."""
+
+    def __init__(self, rows: list[SampleRow]) -> None:
+        self._json = [(r.sample.model_dump_json(), r.result.model_dump_json(), r.scores) for r in rows]
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[SampleRow]:
+        self.passes += 1
+        for sample_json, result_json, scores in self._json:
+            yield SampleRow(
+                DatasetSample.model_validate_json(sample_json),
+                RunResult.model_validate_json(result_json),
+                dict(scores),
+            )
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+
+@pytest.mark.parametrize("reporter", [JsonReporter, HtmlReporter, MarkdownReporter])
+def test_reporters_accept_any_reiterable_and_match_a_list(tmp_path: Path, reporter: type) -> None:
+    built = make_run(tmp_path, SAMPLES, RESULTS)
+    evaluate_run(load(CONFIG, tmp_path), built.run, built.dataset)
+    with DatasetIndex(built.dataset) as index:
+        listed = list(
+            RunRows(built.run.results, built.run.scores, index, ["exact_match"], bytearray(b"\0\1\1"))
+        )
+    summary = Summary.model_validate_json(built.run.summary.read_bytes())
+    data = ReportData(summary, RowList(listed), {"pipeline": "p"})
+    streamed = OnePassRows(listed)
+    reporter().write(data, tmp_path / "from_list")
+    reporter().write(ReportData(data.summary, streamed, data.manifest), tmp_path / "streamed")
+    assert (tmp_path / "streamed").read_bytes() == (tmp_path / "from_list").read_bytes()
+    assert streamed.passes >= 1
+
+
+def test_html_puts_failing_rows_first_when_streamed(tmp_path: Path) -> None:
+    built = make_run(tmp_path, SAMPLES, RESULTS)
+    evaluate_run(load(CONFIG, tmp_path), built.run, built.dataset)
+    html = (built.run.path / "report.html").read_text(encoding="utf-8")
+    body = html[html.index("<tbody") :]
+    positions = [body.index(f">{sid}<") for sid in ("b", "c", "a")]
+    assert positions == sorted(positions)
+    assert "3 results, 2 failing" in html
+
+
+def test_a_list_of_rows_still_works(tmp_path: Path) -> None:
+    # Code written for the old contract (rows: list) is wrapped, not broken.
+    built = make_run(tmp_path, SAMPLES, RESULTS)
+    summary = evaluate_run(load(CONFIG, tmp_path), built.run, built.dataset)
+    data = ReportData(summary, [], {})  # type: ignore[arg-type]
+    assert isinstance(data.rows, RowList) and len(data.rows) == 0
+    JsonReporter().write(data, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["samples"] == []
