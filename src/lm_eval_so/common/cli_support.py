@@ -6,10 +6,11 @@ Exit codes: 0 ran and thresholds met, 1 thresholds not met, 2 usage or config er
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .errors import LmEvalError
 
@@ -36,6 +37,24 @@ def guarded(action: Callable[[], int]) -> int:
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def standalone_main(
+    prog: str,
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """``main()`` of a layer's own command (``python -m lm_eval_so.<layer>.cli``).
+
+    The same ``add_arguments``/``run`` pair is mounted as a sub-command of ``lm-eval-so``;
+    usage errors exit 2 from argparse itself, our errors through :func:`guarded`.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args))
 
 
 def info(message: str) -> None:

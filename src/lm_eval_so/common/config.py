@@ -204,6 +204,9 @@ class MetricConfig(BaseModel):
 class Limit(StrictModel):
     max: float = Field(ge=0)
 
+    def describe(self, name: str) -> str:
+        return f"{name}<={self.max:g}"
+
 
 def _limit_shorthand(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -324,7 +327,7 @@ class PipelineConfig(StrictModel):
             if m.threshold is not None
         ]
         gates += [
-            Gate(f"{name}<={limit.max:g}", "limit", name, None, limit.max)
+            Gate(limit.describe(name), "limit", name, None, limit.max)
             for name, limit in self.evaluator.limits.items()
         ]
         return gates

@@ -38,10 +38,11 @@ def config_snapshot(config: PipelineConfig, redactor: Redactor) -> dict[str, Any
     return data
 
 
+#: First line of a run's pipeline.yaml; the rest of the line names the file it came from.
+COPY_HEADER = "# Resolved and redacted copy of "
+
+
 def config_yaml(config: PipelineConfig, redactor: Redactor) -> str:
-    header = (
-        f"# Resolved and redacted copy of {config.path or 'the pipeline config'}\n"
-        f"# config_hash: {config.config_hash()}\n"
-    )
+    header = f"{COPY_HEADER}{config.path or 'the pipeline config'}\n# config_hash: {config.config_hash()}\n"
     body = yaml.safe_dump(config_snapshot(config, redactor), sort_keys=False, allow_unicode=True)
     return header + body

@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, info, standalone_main
 from ..common.config import load_config
 from ..common.errors import ArtifactError
 from ..common.records import RunManifest, Summary
@@ -102,12 +102,9 @@ def format_summary(summary: Summary) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="lm-eval-so evaluator", description="Score a run; write scores, summary and reports."
+    return standalone_main(
+        "lm-eval-so evaluator", "Score a run; write scores, summary and reports.", add_arguments, run, argv
     )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":

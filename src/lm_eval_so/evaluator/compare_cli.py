@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, info, standalone_main
 from ..common.workspace import atomic_write_text
 from .compare import ALPHA, compare_runs
 from .compare_render import RENDERERS
@@ -44,10 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lm_eval_so.evaluator.compare_cli", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return guarded(lambda: run(args))
+    return standalone_main("python -m lm_eval_so.evaluator.compare_cli", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

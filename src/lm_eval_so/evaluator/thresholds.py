@@ -100,7 +100,7 @@ def limit_outcome(name: str, limit: Limit, run: RunFigures) -> ThresholdOutcome:
     """One run-level limit; a value that cannot be known fails with the reason why."""
     value, unknown = _limit_value(name, run)
     outcome = ThresholdOutcome(
-        name=f"{name}<={limit.max:g}",
+        name=limit.describe(name),
         kind="limit",
         target=name,
         max=limit.max,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..common.cli_support import EXIT_OK, guarded, info
+from ..common.cli_support import EXIT_OK, info, standalone_main
 from ..common.config import load_config
 from ..common.workspace import Workspace
 from .generate import generate_dataset
@@ -31,13 +31,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="lm-eval-so gen-dataset",
-        description="Build the versioned dataset of a pipeline; print the dataset.jsonl path.",
+    return standalone_main(
+        "lm-eval-so gen-dataset",
+        "Build the versioned dataset of a pipeline; print the dataset.jsonl path.",
+        add_arguments,
+        run,
+        argv,
     )
-    add_arguments(parser)
-    args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
-    return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":

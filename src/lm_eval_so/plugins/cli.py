@@ -12,7 +12,7 @@ import json
 import warnings
 from typing import Any
 
-from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded
+from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, standalone_main
 from ..common.errors import PluginError
 from ..common.registry import KINDS, PluginInfo, PluginWarning, registry
 
@@ -78,13 +78,13 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="lm-eval-so plugins",
-        description="List registered backends, metrics, reporters and sources with their versions.",
+    return standalone_main(
+        "lm-eval-so plugins",
+        "List registered backends, metrics, reporters and sources with their versions.",
+        add_arguments,
+        run,
+        argv,
     )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return guarded(lambda: run(args))
 
 
 if __name__ == "__main__":

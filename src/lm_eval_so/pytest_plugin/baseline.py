@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from ..common.config import PipelineConfig
-from .failure import GateFailed, PipelineFailed, properties
-from .keys import PREFIX, RESULT_KEY, RUNS_KEY
+from .failure import GateFailed
+from .items import PipelineItem
+from .keys import PREFIX
 
 BASELINE_GATE = "no_regression_vs_baseline"
 
@@ -24,7 +25,7 @@ def baseline_option(config: pytest.Config) -> str | None:
     return str(value) if value else None
 
 
-class BaselineItem(pytest.Item):
+class BaselineItem(PipelineItem):
     def __init__(self, *, pipeline: PipelineConfig, baseline: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
@@ -34,16 +35,8 @@ class BaselineItem(pytest.Item):
         from ..evaluator.compare import compare_runs, find_baseline
         from ..evaluator.compare_render import to_markdown
 
-        self.user_properties.append((f"{PREFIX}.pipeline", self.pipeline.name))
-        self.user_properties.append((f"{PREFIX}.gate", self.name))
-        outcome = self.config.stash[RUNS_KEY].get(self.pipeline)
-        if outcome.skipped:
-            raise pytest.skip.Exception(outcome.skipped, _use_item_location=True)
-        if outcome.error or outcome.result is None or outcome.result.run_dir is None:
-            raise PipelineFailed(f"{self.pipeline.name}: {outcome.error or 'did not run'}")
-        result, run_dir = outcome.result, Path(outcome.result.run_dir)
-        self.user_properties.extend(properties(result, None))
-        self.stash[RESULT_KEY] = result
+        result = self.pipeline_result()
+        run_dir = Path(str(result.run_dir))
         found = find_baseline(self.baseline, self.pipeline.name, exclude=run_dir.resolve())
         if found is None:
             raise pytest.skip.Exception(
@@ -58,11 +51,3 @@ class BaselineItem(pytest.Item):
                 f"{self.pipeline.name}: significant regression vs baseline in {names}\n"
                 f"  baseline: {found}\n  run: {result.run_dir}\n\n{to_markdown(comparison)}"
             )
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, (GateFailed, PipelineFailed)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.pipeline.name}: {self.name}"

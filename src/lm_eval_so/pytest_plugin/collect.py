@@ -9,18 +9,16 @@ the same items in the same order because they derive from the file alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ..common.config import Gate, PipelineConfig, load_config
 from ..common.errors import LmEvalError
 from .baseline import BASELINE_GATE, BaselineItem, baseline_option
-from .failure import GateFailed, PipelineFailed, describe_failure, outcome_for, properties
-from .keys import OVERRIDES_KEY, PREFIX, RESULT_KEY, RUNS_KEY
-from .runs import SessionRuns
+from .failure import GateFailed, describe_failure, outcome_for
+from .items import PipelineItem
+from .keys import OVERRIDES_KEY, PREFIX
 
 NO_GATE = "ran_without_errors"
 
@@ -57,7 +55,7 @@ class PipelineNode(pytest.Collector):
             )
 
 
-class GateItem(pytest.Item):
+class GateItem(PipelineItem):
     def __init__(self, *, gate: Gate | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gate = gate
@@ -66,21 +64,9 @@ class GateItem(pytest.Item):
         self.pipeline = parent.pipeline
 
     def runtest(self) -> None:
-        runs: SessionRuns = self.config.stash[RUNS_KEY]
-        # Named first, so the summary table lists this item even if the pipeline cannot run.
-        self.user_properties.append((f"{PREFIX}.pipeline", self.pipeline.name))
-        self.user_properties.append((f"{PREFIX}.gate", self.name))
-        outcome = runs.get(self.pipeline)
-        if outcome.skipped:
-            # Reported at the pipeline file (reportinfo), not at this line of the plugin.
-            raise pytest.skip.Exception(outcome.skipped, _use_item_location=True)
-        if outcome.error or outcome.result is None:
-            raise PipelineFailed(f"{self.pipeline.name}: {outcome.error or 'did not run'}")
-        result = outcome.result
-        self.user_properties.extend(properties(result, self.gate))
-        self.stash[RESULT_KEY] = result
+        result = self.pipeline_result()
+        assert result.summary is not None
         if self.gate is None:
-            assert result.summary is not None
             if result.summary.n_errors:
                 raise GateFailed(
                     f"{self.pipeline.name}: {result.summary.n_errors} of {result.summary.n_results} "
@@ -93,15 +79,6 @@ class GateItem(pytest.Item):
         if not gate_outcome.passed:
             raise GateFailed(describe_failure(result, self.gate, gate_outcome))
 
-    def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
-        # Our failures are reports, not bugs: show the text, not a traceback into the plugin.
-        if isinstance(excinfo.value, (GateFailed, PipelineFailed)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        # The location is the gate's line in pipeline.yaml (0-based here, as pytest expects).
-        # pytest reads the domain as a dotted Python name and would print "0.8" as "0::8" if
-        # the node id ended with it; "pipeline: gate" is not a suffix, so ids print verbatim.
-        line = (self.pipeline.gate_line(self.gate) if self.gate else None) or 1
-        return self.path, line - 1, f"{self.pipeline.name}: {self.name}"
+    def yaml_line(self) -> int:
+        # The gate's own line in pipeline.yaml: where its threshold or limit is written.
+        return (self.pipeline.gate_line(self.gate) if self.gate else None) or 1

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..common.cli_support import EXIT_OK, guarded, info
+from ..common.cli_support import EXIT_OK, info, standalone_main
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,10 +48,7 @@ def _workspace_root(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lm_eval_so.runner.cache_cli", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return guarded(lambda: run(args))
+    return standalone_main("python -m lm_eval_so.runner.cache_cli", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

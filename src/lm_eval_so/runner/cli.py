@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..common.cli_support import EXIT_OK, guarded, info
+from ..common.cli_support import EXIT_OK, info, standalone_main
 from ..common.config import load_config
 from ..common.workspace import Workspace
 from .engine import RunnerStats
@@ -49,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lm_eval_so.runner.cli",
-        description="Run a dataset through the pipeline's backend; print the run directory.",
+    return standalone_main(
+        "python -m lm_eval_so.runner.cli",
+        "Run a dataset through the pipeline's backend; print the run directory.",
+        add_arguments,
+        run,
+        argv,
     )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return guarded(lambda: run(args))
 
 
 def summary_line(stats: RunnerStats) -> str:

@@ -233,12 +233,13 @@ class _Caller:
             reserved = self.budget.estimate(estimate_prompt_tokens(request), self.max_tokens)
             if not self.budget.reserve(reserved):
                 return None
-        result = await self._attempts(request)
+        result = await self._attempts(request, key)
         if self.budget is not None:
             self.budget.settle(reserved, result.cost_usd)
         return result
 
-    async def _attempts(self, request: Request) -> RunResult:
+    async def _attempts(self, request: Request, key: str | None) -> RunResult:
+        """Call until success or retries run out; ``key`` (cache on) stores a success."""
         sample, repeat = request.sample, request.repeat
         started = time.perf_counter()
         attempt = 0
@@ -256,10 +257,10 @@ class _Caller:
                 await asyncio.sleep(backoff_delay(attempt - 1, self.rng) if wait is None else wait)
                 continue
             latency_ms = (time.perf_counter() - started) * 1000
-            if self.cache is not None:
+            if self.cache is not None and key is not None:
                 # The cache lives outside the run directory but must hold no secret either.
                 completion.text = self.redactor.text(completion.text)
-                self.cache.put(self.keys.key(request), completion)
+                self.cache.put(key, completion)
             completion.attempts = attempt
             return self._success(sample, repeat, completion, latency_ms)
 

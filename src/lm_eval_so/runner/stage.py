@@ -25,7 +25,7 @@ from filelock import FileLock, Timeout
 
 from ..common.config import PipelineConfig
 from ..common.errors import ArtifactError, ConfigError
-from ..common.provenance import config_snapshot, config_yaml, package_versions, redactor_for
+from ..common.provenance import COPY_HEADER, config_snapshot, config_yaml, package_versions, redactor_for
 from ..common.records import DatasetManifest, DatasetSample, RunManifest, StageTiming
 from ..common.redact import Redactor
 from ..common.registry import plugin_versions
@@ -266,9 +266,8 @@ def original_config_path(run_dir: str | Path) -> Path:
         first = copy.read_text(encoding="utf-8").splitlines()[0]
     except (OSError, IndexError):
         raise ArtifactError(f"{run_dir}: not a run directory (no pipeline.yaml)") from None
-    prefix = "# Resolved and redacted copy of "
-    if first.startswith(prefix):
-        source = Path(first[len(prefix) :].strip())
+    if first.startswith(COPY_HEADER):
+        source = Path(first[len(COPY_HEADER) :].strip())
         if source.is_file():
             return source
     raise ArtifactError(
