@@ -145,8 +145,12 @@ class RunnerConfig(StrictModel):
 
 
 class Threshold(StrictModel):
-    min: float | None = None
-    max: float | None = None
+    """Bounds on a metric's mean: finite, and (checked once the metric is known) inside its
+    ``score_range``, so no bound can pass every run (``nan``, ``-inf``) or fail every run
+    (``min: 80`` on a 0..1 metric)."""
+
+    min: float | None = Field(None, allow_inf_nan=False, description="The mean must be at least this.")
+    max: float | None = Field(None, allow_inf_nan=False, description="The mean must be at most this.")
     gate: Literal["point", "confidence"] = Field(
         "point",
         description="point: the mean must clear the bound; confidence: the 95% interval must.",
@@ -170,6 +174,28 @@ class Threshold(StrictModel):
         if self.max is not None:
             parts.append(f"{name}<={self.max:g}")
         return ",".join(parts)
+
+    def range_problems(self, score_range: tuple[float, float] | None, metric: str) -> list[tuple[str, str]]:
+        """``(bound, problem)`` for each bound outside ``score_range`` (None: any finite bound).
+
+        A bound at the edge of the range is allowed (``min: 1`` demands a perfect score).
+        """
+        if score_range is None:
+            return []
+        low, high = score_range
+        problems = []
+        for side, bound in (("min", self.min), ("max", self.max)):
+            if bound is not None and not low <= bound <= high:
+                problem = f"must be within the score range of {metric}, {low:g} to {high:g} (got {bound:g})"
+                if _percent_like(bound, score_range):
+                    problem += f"; scores are fractions: did you mean {bound / 100:g}?"
+                problems.append((side, problem))
+        return problems
+
+
+def _percent_like(bound: float, score_range: tuple[float, float]) -> bool:
+    """A bound such as 80 on a 0..1 metric: almost certainly meant as a percentage."""
+    return score_range == (0.0, 1.0) and 1 < bound <= 100
 
 
 def _threshold_shorthand(value: Any) -> Any:
@@ -202,7 +228,9 @@ class MetricConfig(BaseModel):
 
 
 class Limit(StrictModel):
-    max: float = Field(ge=0)
+    """A run-level maximum: a finite number, at least 0 (``error_rate``: at most 1 as well)."""
+
+    max: float = Field(ge=0, allow_inf_nan=False)
 
     def describe(self, name: str) -> str:
         return f"{name}<={self.max:g}"
@@ -225,6 +253,14 @@ class Limits(StrictModel):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return _limit_shorthand(value)
+
+    @field_validator("error_rate")
+    @classmethod
+    def _a_share(cls, value: Limit | None) -> Limit | None:
+        # A share of calls: a maximum above 1 can never be exceeded, so it would gate nothing.
+        if value is not None and value.max > 1:
+            raise ValueError(f"max must be <= 1: error_rate is a share of calls, 0 to 1 (got {value.max:g})")
+        return value
 
     def items(self) -> list[tuple[str, Limit]]:
         return [(name, lim) for name in type(self).model_fields if (lim := getattr(self, name))]
@@ -402,7 +438,11 @@ def _validate(source: YamlSource, base_dir: Path, path: Path | None = None) -> P
 
 
 def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
-    """Check every named plugin exists and accepts its options, at load time, with lines."""
+    """Check every named plugin exists and accepts its options, at load time, with lines.
+
+    Metric thresholds are checked here against the metric's ``score_range`` too: only now is
+    the metric class known.
+    """
     # Imported here: the registry loads plugin modules, which import this module.
     from .registry import registry
 
@@ -415,13 +455,24 @@ def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
             problems.append(f"{source.where(loc)}: {format_loc(loc)}: {exc}")
             return None
 
-    def check_options(model: Any, options: dict[str, Any], loc: Loc) -> None:
+    def check_options(model: Any, options: dict[str, Any], loc: Loc) -> BaseModel | None:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return
+            return None
         try:
-            model.model_validate(options)
+            return model.model_validate(options)
         except ValidationError as exc:
             problems.append(format_validation_error(exc, source, model, loc))
+            return None
+
+    def check_threshold(metric: MetricConfig, cls: Any, options: BaseModel | None, index: int) -> None:
+        if metric.threshold is None:
+            return
+        scale = getattr(cls, "score_range", None)
+        if options is not None and callable(getattr(cls, "score_range_for", None)):
+            scale = cls.score_range_for(options)
+        for side, problem in metric.threshold.range_problems(scale, metric.type):
+            loc = ("evaluator", "metrics", index, "threshold", side)
+            problems.append(f"{source.where(loc)}: {format_loc(loc)}: {problem}")
 
     backend = lookup("backends", config.runner.backend, ("runner", "backend"))
     if backend is not None:
@@ -429,7 +480,10 @@ def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
     for index, metric in enumerate(config.evaluator.metrics):
         cls = lookup("metrics", metric.type, ("evaluator", "metrics", index, "type"))
         if cls is not None:
-            check_options(getattr(cls, "Options", None), metric.options, ("evaluator", "metrics", index))
+            model = getattr(cls, "Options", None)
+            options = check_options(model, metric.options, ("evaluator", "metrics", index))
+            if options is not None or not (isinstance(model, type) and issubclass(model, BaseModel)):
+                check_threshold(metric, cls, options, index)
     for index, fmt in enumerate(config.evaluator.report.formats):
         lookup("reporters", fmt, ("evaluator", "report", "formats", index))
     if config.generator.format is not None:

@@ -1,8 +1,14 @@
-"""Map source rows to :class:`DatasetSample` records (``generator.fields``)."""
+"""Map source rows to :class:`DatasetSample` records (``generator.fields``).
+
+Values become text as written in the source: a JSON ``1.10`` is the text ``"1.10"`` (not
+``"1.1"``), ``1e3`` stays ``"1e3"``. A reference (``expected``) is either absent (no column,
+``null``, ``""`` or ``[]``: no reference for this sample) or has visible text; a blank one
+(``" "``, or a blank item in a list of answers) is an error naming the file and row, because
+``contains`` would find it in every output.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +17,10 @@ from ..common.config import FieldMap
 from ..common.errors import DatasetError
 from ..common.idtable import IdTable
 from ..common.records import DatasetSample
+from ..common.text import is_blank
 from ._hints import did_you_mean, listing
 from .prompts import PromptRenderer
-from .sources import SourceRow, json_kind
+from .sources import SourceRow, json_kind, json_text
 
 
 @dataclass(frozen=True)
@@ -120,25 +127,39 @@ def make_sample(row: SourceRow, number: int, plan: ColumnPlan, prompt: PromptRen
 
 def _required(row: SourceRow, column: str, field: str) -> str:
     value = row.values.get(column)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and is_blank(value)):
         raise DatasetError(f"{row.location}: column {column!r} (generator.fields.{field}) is empty")
     return _scalar(value, row.location, column)
 
 
 def _expected(row: SourceRow, column: str) -> str | list[str] | None:
-    # An empty reference is "none for this sample": the evaluator knows whether a metric needs one.
+    """The reference: None when absent (the evaluator knows whether a metric needs one)."""
     value = row.values.get(column)
     if value is None or value == "" or value == []:
         return None
+    where = f"{row.location}: column {column!r} (generator.fields.expected)"
     if isinstance(value, list):  # several acceptable answers
-        return [_scalar(item, row.location, column) for item in value]
-    return _scalar(value, row.location, column)
+        answers = [_scalar(item, row.location, column) for item in value]
+        for index, answer in enumerate(answers, start=1):
+            if is_blank(answer):
+                raise DatasetError(
+                    f"{where}: answer {index} of {len(answers)} is blank ({answer!r}); every "
+                    "acceptable answer needs visible text, or `contains` finds it in any output"
+                )
+        return answers
+    answer = _scalar(value, row.location, column)
+    if is_blank(answer):
+        raise DatasetError(
+            f"{where} is blank ({answer!r}); write the answer, or leave the cell empty for "
+            "no reference (`contains` would find a blank one in any output)"
+        )
+    return answer
 
 
 def _scalar(value: Any, location: str, column: str) -> str:
-    """Strings stay as they are; JSON numbers and booleans become their JSON text."""
+    """Strings stay as they are; JSON numbers and booleans become their text as written."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, int, float)):
-        return json.dumps(value)
+        return json_text(value)
     raise DatasetError(f"{location}: column {column!r}: expected text or a number, got {json_kind(value)}")

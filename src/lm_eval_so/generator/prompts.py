@@ -8,7 +8,6 @@ JSON (``{"answer": ...}``) without escaping — friendlier than :meth:`str.forma
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,6 +16,7 @@ from ..common.config import PromptConfig
 from ..common.errors import DatasetError
 from ..common.records import Message
 from ._hints import did_you_mean, listing
+from .sources import json_text
 
 MAPPED = ("id", "input", "expected")
 # `[^\W\d]\w*` is an identifier in any script, so columns like `frage` or `質問` work too.
@@ -73,12 +73,11 @@ class Template:
 
 
 def as_text(value: Any) -> str:
-    """How a value reads inside a prompt: strings as they are, other JSON values as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False)
+    """How a value reads inside a prompt: strings as they are, other JSON values as JSON.
+
+    Numbers read as written in the source (``1.10``, ``1e3``), also inside lists and objects.
+    """
+    return "" if value is None else json_text(value)
 
 
 class PromptRenderer:

@@ -34,7 +34,10 @@ class SourceRow:
 
     ``location`` is for humans and error messages: ``"raw.csv:7"`` (the physical line where the
     record starts) or ``"data.json: item 3"``. ``values`` maps column names to values; built-in
-    readers give strings (CSV) or JSON values (JSON, JSONL).
+    readers give strings (CSV) or JSON values (JSON, JSONL), whose numbers remember the text
+    they were written as (:class:`JsonInt`, :class:`JsonFloat`): ``1.10`` becomes the text
+    ``"1.10"``, not ``"1.1"``, wherever it is turned into text. A plugin source that wants its
+    numbers kept as written yields them as strings.
     """
 
     location: str
@@ -157,6 +160,54 @@ def _check_header(fields: list[str], name: str, line: int) -> list[str]:
     return fields
 
 
+class JsonInt(int):
+    """A JSON integer that remembers its text (``-0`` stays ``-0``); otherwise an ``int``."""
+
+    written: str
+
+    def __new__(cls, text: str) -> JsonInt:
+        number = super().__new__(cls, text)
+        number.written = text
+        return number
+
+
+class JsonFloat(float):
+    """A JSON number with a fraction or exponent that remembers its text (``1.10``, ``1e3``)."""
+
+    written: str
+
+    def __new__(cls, text: str) -> JsonFloat:
+        number = super().__new__(cls, text)
+        number.written = text
+        return number
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` keeping every number's written text (see :class:`SourceRow`)."""
+    return json.loads(text, parse_int=JsonInt, parse_float=JsonFloat)
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as text, numbers exactly as written in the source: ``1.10`` -> ``"1.10"``.
+
+    Strings are returned as they are; lists and objects as compact-ish JSON (``[1.10, "a"]``).
+    """
+    if isinstance(value, str):
+        return value
+    return _json_literal(value)
+
+
+def _json_literal(value: Any) -> str:
+    if isinstance(value, (JsonInt, JsonFloat)):
+        return value.written
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{json.dumps(str(k), ensure_ascii=False)}: {_json_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
 class JsonlSource(Source):
     """One JSON object per line; blank lines are skipped."""
 
@@ -173,7 +224,7 @@ class JsonlSource(Source):
                     continue
                 where = f"{path.name}:{number}"
                 try:
-                    value = json.loads(line)
+                    value = parse_json(line)
                 except json.JSONDecodeError as exc:
                     raise DatasetError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
                 if not isinstance(value, dict):
@@ -208,7 +259,7 @@ class JsonSource(Source):
 
     def read(self, path: Path) -> Iterator[SourceRow]:
         try:
-            document = json.loads(read_text(path))
+            document = parse_json(read_text(path))
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path.name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
         items = _find_items(document, path.name)
@@ -244,7 +295,7 @@ def json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     kinds = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
-    return kinds.get(type(value), type(value).__name__)
+    return next((kind for cls, kind in kinds.items() if isinstance(value, cls)), type(value).__name__)
 
 
 # --------------------------------------------------------------------------- resolution

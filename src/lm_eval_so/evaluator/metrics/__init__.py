@@ -13,8 +13,8 @@ from .base import Metric, MetricContext, MetricScore, MetricUsage
 def build_metric(config: MetricConfig, context: MetricContext | None = None) -> Metric:
     """Look the metric type up in the registry and configure it with its validated options.
 
-    Options are normally checked when the pipeline loads (with file and line); this check
-    covers configs built in code.
+    Options and threshold bounds are normally checked when the pipeline loads (with file and
+    line); this check covers configs built in code or changed by overrides.
     """
     cls = registry.get("metrics", config.type)
     if not (isinstance(cls, type) and issubclass(cls, Metric)):
@@ -29,6 +29,11 @@ def build_metric(config: MetricConfig, context: MetricContext | None = None) -> 
             for e in exc.errors(include_url=False)
         )
         raise ConfigError(f"evaluator.metrics: {config.key}: {problems}") from None
+    if config.threshold is not None:
+        outside = config.threshold.range_problems(cls.score_range_for(options), config.type)
+        if outside:
+            side, problem = outside[0]
+            raise ConfigError(f"evaluator.metrics: {config.key}: threshold.{side}: {problem}")
     metric = cls(options)
     # Set after construction so plugin metrics written as ``__init__(self, options)`` still work.
     if context is not None:

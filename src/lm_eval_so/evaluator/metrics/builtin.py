@@ -2,6 +2,8 @@
 
 They register through the ``lm_eval_so.metrics`` entry points like any plugin. Each has a
 strict ``Options`` model, so a typo in ``evaluator.metrics[i]`` fails when the pipeline loads.
+Text is compared in Unicode NFC whatever the options (see ``normalize.py``), and a reference
+that is blank, or empty once normalised, is refused rather than matched against every output.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.errors import DatasetError
 from ...common.records import DatasetSample, RunResult
+from ...common.text import nfc
 from .base import Metric, MetricScore
-from .normalize import Step, normalizer
+from .normalize import Step, normalized_references, normalizer
 
 
 def _one_or_many(value: Any) -> Any:
@@ -33,7 +36,10 @@ _DEFAULT_STEPS: tuple[Step, ...] = ("strip",)
 class ExactMatchOptions(_Options):
     normalize: list[Step] = Field(
         default_factory=lambda: list(_DEFAULT_STEPS),
-        description="strip, lower, punctuation, whitespace, numbers; applied to both sides",
+        description=(
+            "strip, lower, punctuation, whitespace, numbers, nfkc; applied to both sides, "
+            "after Unicode NFC (always on)"
+        ),
     )
 
     @field_validator("normalize", mode="before")
@@ -55,11 +61,12 @@ class ExactMatch(Metric):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self._norm = normalizer(self.options.normalize)
+        self._steps: list[Step] = list(self.options.normalize)
+        self._norm = normalizer(self._steps)
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         got = self._norm(result.output or "")
-        wanted = [self._norm(e) for e in sample.expected_list()]
+        wanted = normalized_references(sample, self._norm, self.name, self._steps)
         passed = got in wanted
         return MetricScore(float(passed), passed, {"output": got, "expected": _one(wanted)})
 
@@ -73,17 +80,21 @@ class Contains(Metric):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        steps = list(self.options.normalize)
-        if not self.options.case_sensitive:
-            steps.append("lower")
-        self._norm = normalizer(steps)
+        self._steps = contains_steps(self.options)
+        self._norm = normalizer(self._steps)
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         got = self._norm(result.output or "")
-        wanted = [self._norm(e) for e in sample.expected_list()]
+        wanted = normalized_references(sample, self._norm, self.name, self._steps)
         found = next((w for w in wanted if w in got), None)
         passed = found is not None
         return MetricScore(float(passed), passed, {"expected": _one(wanted), "found": found})
+
+
+def contains_steps(options: ContainsOptions) -> list[Step]:
+    """The normalisation steps of a ``contains``-style metric: ``lower`` unless case-sensitive."""
+    steps = list(options.normalize)
+    return steps if options.case_sensitive else [*steps, "lower"]
 
 
 Flag = Literal["ignorecase", "multiline", "dotall"]
@@ -107,6 +118,9 @@ class RegexOptions(_Options):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
+        if value == "":
+            # The empty pattern is found in every output: a gate on it would measure nothing.
+            raise ValueError("the empty pattern matches every output; give a pattern or leave it unset")
         if value is not None:
             try:
                 re.compile(value)
@@ -141,7 +155,7 @@ class Regex(Metric):
     @cached_property
     def _fixed(self) -> re.Pattern[str] | None:
         pattern = self.options.pattern
-        return None if pattern is None else re.compile(pattern, self.options.re_flags)
+        return None if pattern is None else re.compile(nfc(pattern), self.options.re_flags)
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         output = result.output or ""

@@ -4,6 +4,10 @@ The function receives, by keyword, whichever of these its signature names: ``out
 ``expected`` (str, list or None as in the dataset), ``input``, ``sample``, ``result``,
 ``metadata``. It returns a number (the score), a bool (pass/fail), a ``(score, passed)``
 tuple, or a dict with ``score`` and optionally ``passed`` and ``detail``.
+
+Texts arrive in Unicode NFC, and a function that takes ``expected`` never receives a blank
+reference (see :mod:`~lm_eval_so.evaluator.metrics.base`). Its scores have no known range
+(``score_range`` is None), so thresholds on it need only be finite numbers.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class PythonMetric(Metric):
     name: ClassVar[str] = "python"
     Options = PythonOptions
     options: PythonOptions
+    score_range: ClassVar[tuple[float, float] | None] = None  # whatever the function returns
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
@@ -59,8 +64,20 @@ class PythonMetric(Metric):
     def needs_expected(self) -> bool:
         return self.options.needs_expected
 
+    @property
+    def reads_expected(self) -> bool:
+        """True when the function takes ``expected``: it then never gets a blank reference."""
+        if self._function is None:
+            self._load()
+        return self.options.needs_expected or "expected" in self._names
+
     def is_binary(self) -> bool:
         return self.options.binary
+
+    @classmethod
+    def score_range_for(cls, options: BaseModel) -> tuple[float, float] | None:
+        """0..1 for a pass/fail function (``binary: true``); otherwise unknown."""
+        return (0.0, 1.0) if isinstance(options, PythonOptions) and options.binary else None
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         function = self._function or self._load()

@@ -25,7 +25,11 @@ class EmbeddingOptions(BaseModel):
         None, description="A sentence-transformers model directory; the packaged MiniLM by default."
     )
     pass_at: float | None = Field(
-        None, ge=-1, le=1, description="Similarity at or above which a sample passes (optional)."
+        None,
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Similarity at or above which a sample passes (optional).",
     )
 
 

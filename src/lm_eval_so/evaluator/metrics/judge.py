@@ -58,12 +58,20 @@ class JudgeOptions(BaseModel):
     )
     min_score: int = Field(1, description="Lowest grade the judge may give.")
     max_score: int = Field(5, description="Highest grade the judge may give.")
-    pass_score: float | None = Field(None, description="Grade at or above which a sample passes.")
+    pass_score: float | None = Field(
+        None, allow_inf_nan=False, description="Grade at or above which a sample passes."
+    )
 
     @model_validator(mode="after")
     def _scale(self) -> JudgeOptions:
         if self.min_score >= self.max_score:
             raise ValueError(f"min_score ({self.min_score}) must be below max_score ({self.max_score})")
+        # A pass_score off the scale passes every grade (below it) or none (above it).
+        if self.pass_score is not None and not self.min_score <= self.pass_score <= self.max_score:
+            raise ValueError(
+                f"pass_score ({self.pass_score:g}) must be on the judge's scale, "
+                f"{self.min_score} to {self.max_score}"
+            )
         return self
 
 

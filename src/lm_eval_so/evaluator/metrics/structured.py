@@ -2,6 +2,8 @@
 
 A model often wraps JSON in a Markdown fence; ``strip_fences`` (on by default) accepts that.
 ``json_schema`` needs the ``jsonschema`` package (extra ``[metrics]``), imported lazily.
+The output arrives in Unicode NFC (as every metric's text does) and the schema's strings are
+put in NFC too, so an ``enum`` or ``const`` written with combining accents still matches.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ...common.errors import ConfigError
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
 from .extras import require
+from .normalize import nfc_json
 
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
@@ -96,7 +99,7 @@ class JsonSchema(Metric):
     def _get_validator(self) -> Any:
         if self._validator is None:
             jsonschema = require("jsonschema", "metrics", "json_schema")
-            schema = self.options.schema_ or self._load_file()
+            schema = nfc_json(self.options.schema_ or self._load_file())
             self._validator = jsonschema.validators.validator_for(schema)(schema)
         return self._validator
 

@@ -7,13 +7,14 @@ import re
 from collections import Counter
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ...common.errors import DatasetError
 from ...common.records import DatasetSample, RunResult
+from ...common.text import is_blank
 from .base import Metric, MetricScore
-from .builtin import ContainsOptions
-from .normalize import Step, normalizer
+from .builtin import ContainsOptions, contains_steps
+from .normalize import Step, normalized_references, normalizer
 
 
 class ContainsSetOptions(ContainsOptions):
@@ -26,6 +27,20 @@ class ContainsSetOptions(ContainsOptions):
     def _single_value(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("values")
+    @classmethod
+    def _no_blank_values(cls, values: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """A blank string (or one normalised away) is found in every output: refuse it."""
+        steps: list[Step] = list(info.data.get("normalize", []))
+        norm = normalizer(steps if info.data.get("case_sensitive") else [*steps, "lower"])
+        for index, value in enumerate(values or []):
+            if is_blank(value) or not norm(value):
+                raise ValueError(
+                    f"values[{index}] ({value!r}) is blank once normalised, so every output "
+                    "would contain it; remove it or give visible text"
+                )
+        return values
+
 
 class _ContainsSet(Metric):
     """Shared by ``contains_any`` and ``contains_all``: which of the strings the output holds."""
@@ -36,10 +51,8 @@ class _ContainsSet(Metric):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        steps = list(self.options.normalize)
-        if not self.options.case_sensitive:
-            steps.append("lower")
-        self._norm = normalizer(steps)
+        self._steps = contains_steps(self.options)
+        self._norm = normalizer(self._steps)
 
     @property
     def needs_expected(self) -> bool:
@@ -47,8 +60,10 @@ class _ContainsSet(Metric):
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         got = self._norm(result.output or "")
-        wanted = self.options.values if self.options.values is not None else sample.expected_list()
-        normalised = [self._norm(w) for w in wanted]
+        if self.options.values is not None:  # checked when the options were validated
+            normalised = [self._norm(w) for w in self.options.values]
+        else:
+            normalised = normalized_references(sample, self._norm, self.name, self._steps)
         found = [w for w in normalised if w in got]
         missing = [w for w in normalised if w not in got]
         passed = not missing if self.need_all else bool(found)
@@ -90,7 +105,9 @@ def find_numbers(text: str) -> list[float]:
 
 class NumericOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tolerance: float = Field(0.0, ge=0, description="Allowed difference (see `relative`).")
+    tolerance: float = Field(
+        0.0, ge=0, allow_inf_nan=False, description="Allowed difference (see `relative`)."
+    )
     relative: bool = Field(False, description="Tolerance is a fraction of |expected|, not absolute.")
     pick: Literal["last", "first", "only"] = Field(
         "last", description="Which number of the output is the answer; `only`: exactly one number."
@@ -156,11 +173,13 @@ class TokenF1(Metric):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self._norm = normalizer(self.options.normalize)
+        self._steps: list[Step] = list(self.options.normalize)
+        self._norm = normalizer(self._steps)
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         got = self._norm(result.output or "").split()
-        scores = [token_f1(got, self._norm(e).split()) for e in sample.expected_list()]
+        wanted = normalized_references(sample, self._norm, self.name, self._steps)
+        scores = [token_f1(got, reference.split()) for reference in wanted]
         return MetricScore(max(scores, default=0.0), None, {"tokens": len(got)})
 
 

@@ -1,0 +1,29 @@
+"""Text facts every layer must agree on: what counts as blank, and the canonical form.
+
+The generator refuses blank references and the evaluator refuses them again (a dataset.jsonl
+may be written by hand); both ask :func:`is_blank`, so they cannot disagree. Metrics compare
+text in Unicode Normalization Form C (:func:`nfc`): ``"Café"`` typed as one code point and as
+``e`` + combining acute are the same answer.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` has nothing visible: only whitespace and invisible format characters.
+
+    Format characters (Unicode category ``Cf``: zero-width space, byte-order mark, joiners)
+    count as blank too: a cell holding only ``"\\u200b"`` is as empty as one holding ``" "``.
+    """
+    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode Normalization Form C (canonical composition); unchanged if it is.
+
+    Canonically equivalent strings (precomposed ``é`` and ``e`` + U+0301) become identical.
+    NFC never changes meaning; the compatibility forms (NFKC) do, so those are opt-in.
+    """
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
