@@ -1,13 +1,15 @@
 """The ``lm-eval-so`` command. Sub-commands delegate to the layers; this file only wires them.
 
-    lm-eval-so run pipeline.yaml [--dry-run] [--workspace-dir DIR]
+    lm-eval-so run pipeline.yaml [--dry-run] [--workspace-dir DIR] [--model NAME] [--limit N]
+                                 [--cache MODE | --no-cache] [--set dotted.key=value ...]
     lm-eval-so gen-dataset pipeline.yaml            -> prints dataset.jsonl path
     lm-eval-so runner pipeline.yaml --dataset PATH  -> prints the run directory
     lm-eval-so evaluator RUN_DIR                    -> scores, summary, reports
     lm-eval-so run --resume RUN_DIR                 -> continue an interrupted run
     lm-eval-so cache stats|clear [--workspace-dir DIR]
 
-Exit codes: 0 thresholds met, 1 thresholds not met, 2 usage or config error, 3 internal error.
+Exit codes: 0 every gate held, 1 a gate failed (or the run stopped early), 2 usage or config
+error (a dry run whose plan is NOT READY too), 3 internal error.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
-from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, guarded, info
+from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE, guarded, info, set_quiet
 from .common.errors import ConfigError
 
 
@@ -35,10 +38,17 @@ def _run_command(args: argparse.Namespace) -> int:
 
         pipeline = original_config_path(args.resume)
     result = run_pipeline(
-        pipeline, workspace_dir=args.workspace_dir, dry_run=args.dry_run, resume=args.resume
+        pipeline,
+        workspace_dir=args.workspace_dir,
+        dry_run=args.dry_run,
+        resume=args.resume,
+        overrides=run_overrides(args) or None,
     )
     if result.plan is not None:
         print(result.plan.render())
+        if not result.plan.ready:
+            print("dry run: NOT READY: the run would fail to start (see credentials above)")
+            return EXIT_USAGE
         print("dry run: no model was called, nothing was written")
         return EXIT_OK
     assert result.summary is not None and result.run_dir is not None
@@ -67,7 +77,58 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="RUN_DIR",
         help="continue an interrupted run in its own directory (same config required)",
     )
+    parser.add_argument("--model", metavar="NAME", help="run against this model (runner.model)")
+    parser.add_argument(
+        "--limit", metavar="N", type=_positive_int, help="at most N samples (generator.limit)"
+    )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        metavar="MODE",
+        choices=["read_write", "read_only", "off"],
+        help="response cache (runner.cache): read_write, read_only (strict replay) or off",
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_const",
+        const="off",
+        dest="cache",
+        help="ask the model afresh (--cache off)",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one field, e.g. --set runner.params.temperature=0.7 (repeatable)",
+    )
     parser.set_defaults(handler=_run_command)
+
+
+def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The dotted-path overrides of ``run``'s switches; ``--set`` is applied last."""
+    from .common.overrides import parse_overrides
+
+    overrides: dict[str, Any] = {}
+    if args.model is not None:
+        overrides["runner.model"] = args.model
+    if args.limit is not None:
+        overrides["generator.limit"] = args.limit
+    if args.cache is not None:
+        overrides["runner.cache"] = args.cache
+    overrides.update(parse_overrides(args.overrides))
+    return overrides
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(sub)
+    for command in sub.choices.values():
+        _add_quiet(command)
     for name, module, text in (
         ("gen-dataset", generator_cli, "build the versioned dataset; prints its path"),
         ("runner", runner_cli, "run a dataset through the backend; prints the run directory"),
@@ -97,12 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
         stage = sub.add_parser(name, help=text, description=text)
         module.add_arguments(stage)
         stage.set_defaults(handler=module.run)
+        _add_quiet(stage)
     return parser
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    # -q works before or after the sub-command; SUPPRESS keeps the top-level value otherwise.
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors on stderr"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
+    set_quiet(args.quiet)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="lm-eval-so: %(message)s",

@@ -172,5 +172,5 @@ def test_overrides_are_revalidated(tmp_path: Path) -> None:
     changed = config.with_overrides(**{"runner.model": "candidate", "generator.limit": 3})
     assert changed.runner.model == "candidate" and changed.generator.limit == 3
     assert changed.path == config.path
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match=r"override runner.concurrency=0: runner.concurrency: must be >= 1"):
         config.with_overrides(**{"runner.concurrency": 0})

@@ -55,6 +55,9 @@ class FakeConfig:
     hang_first: int = 0
     hang_s: float = 300.0  # longer than any client timeout in the tests
     model: str | None = None  # model name in responses; the requested one by default
+    usage: str = "normal"  # "omit": no usage key at all; "null": "usage": null (as some servers do)
+    null_content: bool = False  # chat replies with "content": null and no tool call
+    finish_reason: str | None = None  # overrides the computed finish_reason
 
 
 class FakeState:
@@ -235,24 +238,32 @@ class FakeOpenAIApp:
             prompt_words = len(text.split())
         state.prompts.append(text)
         reply, finish = shape_reply(pick_reply(text, state.config.answers), body)
+        finish = state.config.finish_reason or finish
         head = {"id": f"fake-{state.ids}", "created": int(time.time()), "model": model}
         if chat:
-            message = {"role": "assistant", "content": reply, "refusal": None}
+            content = None if state.config.null_content else reply
+            message = {"role": "assistant", "content": content, "refusal": None}
             choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-            return {
+            reply_body = {
                 **head,
                 "object": "chat.completion",
                 "choices": [choice],
                 "usage": usage(prompt_words, reply),
                 "system_fingerprint": "fp_fake",
             }
-        choice = {"index": 0, "text": reply, "logprobs": None, "finish_reason": finish}
-        return {
-            **head,
-            "object": "text_completion",
-            "choices": [choice],
-            "usage": usage(prompt_words, reply),
-        }
+        else:
+            choice = {"index": 0, "text": reply, "logprobs": None, "finish_reason": finish}
+            reply_body = {
+                **head,
+                "object": "text_completion",
+                "choices": [choice],
+                "usage": usage(prompt_words, reply),
+            }
+        if state.config.usage == "omit":
+            del reply_body["usage"]
+        elif state.config.usage == "null":
+            reply_body["usage"] = None
+        return reply_body
 
     async def models(self, request: web.Request) -> web.Response:
         model = {

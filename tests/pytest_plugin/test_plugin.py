@@ -217,14 +217,25 @@ def test_pytest_html_gets_summary_and_report_link(suite: pytest.Pytester) -> Non
 
 
 def test_terminal_summary_table(suite: pytest.Pytester) -> None:
-    suite.path.joinpath("pipeline.yaml").write_text(pipeline_yaml("qa", "      threshold: 0.9\n"))
+    # The python backend replays answers only when the pipeline asks for the cache.
+    suite.path.joinpath("pipeline.yaml").write_text(
+        pipeline_yaml("qa", "      threshold: 0.9\n", extra="  cache: read_write\n")
+    )
     result = suite.runpytest()
     result.stdout.fnmatch_lines(
         [
             "*= lm-eval-so summary =*",
-            "pipeline*gate*value*result*cost",
-            "qa*exact_match>=0.9*0.75*FAIL*$0.0000",
-            "1 pipelines, 1 gates, 1 failed",
+            "pipeline*gate*value*result*cost*from cache",
+            "qa*exact_match>=0.9*0.75*FAIL*$0.0000*0/4",
+            "1 pipelines, 1 gates, 1 failed; 0 of 4 results from cache",
+        ]
+    )
+    # The same pipeline again: every answer is replayed, and the table says so.
+    again = suite.runpytest()
+    again.stdout.fnmatch_lines(
+        [
+            "qa*exact_match>=0.9*0.75*FAIL*$0.0000*4/4",
+            "1 pipelines, 1 gates, 1 failed; 4 of 4 results from cache",
         ]
     )
 

@@ -39,7 +39,7 @@ def test_prints_only_the_run_directory(fake_openai: ServerThread, tmp_path: Path
     assert run_dir.parent == tmp_path / "ws" / "runs"
     lines = (run_dir / "results.jsonl").read_text().splitlines()
     assert len(lines) == 3 and all(RunResult.model_validate_json(line).ok for line in lines)
-    assert "3 requests, 0 errors" in proc.stderr and "cost $" in proc.stderr
+    assert "3 results (0 from cache), 0 errors" in proc.stderr and "cost $" in proc.stderr
     assert fake_openai.stats()["requests"]["/v1/chat/completions"] == 3
 
 
@@ -56,7 +56,7 @@ def test_failed_calls_are_results_not_a_failed_command(fake_openai: ServerThread
     )
 
     assert proc.returncode == 0, proc.stderr
-    assert "2 requests, 2 errors" in proc.stderr
+    assert "2 results (0 from cache), 2 errors" in proc.stderr
     manifest = json.loads((Path(proc.stdout.strip()) / "manifest.json").read_text())
     assert manifest["status"] == "completed"
 

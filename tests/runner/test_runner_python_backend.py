@@ -34,7 +34,9 @@ def test_sync_function_returning_str(tmp_path: Path) -> None:
     ]
     assert stats.n_errors == 0
     assert stats.cost_usd == 0.0
-    assert all(r.cost_usd == 0.0 and r.usage.total_tokens == 0 for r in results)
+    # A function that reports no usage: tokens unknown (None, not 0); a local call costs $0.
+    assert all(r.cost_usd == 0.0 and r.usage is None for r in results)
+    assert stats.n_usage_unknown == 3
 
 
 def test_async_function_returning_a_dict_with_usage(tmp_path: Path) -> None:

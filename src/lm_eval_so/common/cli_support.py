@@ -57,6 +57,16 @@ def standalone_main(
     return guarded(lambda: run(args))
 
 
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """``-q``: from now on :func:`info` prints nothing; errors still do."""
+    global _quiet
+    _quiet = quiet
+
+
 def info(message: str) -> None:
     """Progress and status go to stderr; stdout carries only what a script may capture."""
-    print(message, file=sys.stderr, flush=True)
+    if not _quiet:
+        print(message, file=sys.stderr, flush=True)

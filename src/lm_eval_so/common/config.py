@@ -372,16 +372,30 @@ class PipelineConfig(StrictModel):
         return [name for name in self.requires_env if not os.environ.get(name)]
 
     def with_overrides(self, **changes: Any) -> PipelineConfig:
-        """A copy with dotted-path overrides (``{"runner.model": "x"}``), re-validated."""
+        """A copy with dotted-path overrides (``{"runner.model": "x"}``), re-validated.
+
+        The one override mechanism of the CLI (``--set``, ``--model``, ``--limit``,
+        ``--cache``), the pytest options and the ``lm_eval`` fixture. Raises
+        :class:`ConfigError` naming the override and the field when the result is invalid.
+        """
         # Only what was set, so defaults stay defaults (``model_fields_set`` keeps its meaning).
         data = self.model_dump(mode="python", exclude_unset=True)
         for dotted, value in changes.items():
             target = data
             *parents, last = dotted.split(".")
             for part in parents:
-                target = target.setdefault(part, {})
+                child = target.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise ConfigError(f"override {dotted}: {part!r} is not a mapping, it has no {last!r}")
+                target = child
             target[last] = value
-        clone = type(self).model_validate(data)
+        try:
+            clone = type(self).model_validate(data)
+        except ValidationError as exc:
+            where = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+            source = YamlSource(path=None, data=data)
+            detail = format_validation_error(exc, source, PipelineConfig).replace("<config>: ", "")
+            raise ConfigError(f"override {where}: {detail}") from None
         clone._path, clone._secrets, clone._lines = self._path, self._secrets, self._lines
         return clone
 

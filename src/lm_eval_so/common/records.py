@@ -65,10 +65,12 @@ class RunResult(Record):
     repeat: int = 0
     output: str | None = None
     error: ErrorInfo | None = None
+    #: Milliseconds the call took, retries included. A cached result keeps the latency of the
+    #: call that produced it (``cached`` says it was replayed).
     latency_ms: float = 0.0
-    usage: Usage = Field(default_factory=Usage)
-    cost_usd: float | None = None  # None: no price known for this model
-    cached: bool = False
+    usage: Usage | None = Field(default_factory=Usage)  # None: the server reported no usage
+    cost_usd: float | None = None  # None: unknown (no price for the model, or no usage)
+    cached: bool = False  # replayed from the response cache, not asked now
     attempts: int = 1
     model: str | None = None
     finish_reason: str | None = None
@@ -101,6 +103,10 @@ class MetricSummary(Record):
     repeats: int | None = None
     pass_at_k: dict[str, float] | None = None
     within_sample_variance: float | None = None
+
+
+#: The gate of a pipeline that declares none: every call must succeed (CLI, Python and pytest).
+NO_GATE = "ran_without_errors"
 
 
 class ThresholdOutcome(Record):
@@ -145,9 +151,19 @@ class Summary(Record):
     n_results: int
     n_errors: int
     error_rate: float
-    usage: Usage
+    usage: Usage  # tokens of the results that reported usage (see n_usage_unknown)
+    #: What the run's results cost, in USD: calls made now plus answers replayed from the cache
+    #: at the cost they had when they were made. None as soon as one result's cost is unknown.
     cost_usd: float | None
     latency_ms: LatencySummary
+    #: Results replayed from the response cache (their latency, usage and cost are those of the
+    #: original call); the rest were asked now.
+    n_cached: int = 0
+    cost_spent_usd: float | None = None  # the part of cost_usd spent by this run's own calls
+    cost_replayed_usd: float | None = None  # the part of cost_usd replayed from the cache
+    n_usage_unknown: int = 0  # successful results whose server reported no token usage
+    #: Why the run ended before every sample was asked (e.g. the budget); such a run never passes.
+    stopped: str | None = None
     # Calls made by metrics (llm_judge), kept apart from the model under test's figures.
     judge_calls: int = 0
     judge_usage: Usage | None = None

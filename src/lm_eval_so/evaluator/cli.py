@@ -18,6 +18,7 @@ from ..common.errors import ArtifactError
 from ..common.records import RunManifest, Summary
 from ..common.workspace import RunDir, read_model
 from .evaluate import evaluate_run
+from .reports.wording import cache_phrase, cost_phrase, tokens_phrase
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +82,10 @@ def format_summary(summary: Summary) -> str:
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
     ]
-    cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
     lines.append(
-        f"{summary.n_results} results for {summary.n_samples} samples, "
+        f"{summary.n_results} results for {summary.n_samples} samples ({cache_phrase(summary)}), "
         f"{summary.n_errors} errors ({summary.error_rate:.1%}), "
-        f"{summary.usage.total_tokens} tokens, cost {cost}, "
+        f"{tokens_phrase(summary)}, cost {cost_phrase(summary)}, "
         f"latency p50 {summary.latency_ms.p50:.0f} ms p95 {summary.latency_ms.p95:.0f} ms"
     )
     if summary.judge_calls:
@@ -97,6 +97,8 @@ def format_summary(summary: Summary) -> str:
             mark = f"INCONCLUSIVE ({mark})"
         reason = f": {outcome.reason}" if outcome.reason else ""
         lines.append(f"  {mark}  {outcome.name}{reason}")
+    if summary.stopped:
+        lines.append(f"  STOPPED  {summary.stopped}")
     lines.append(f"{summary.pipeline}: {'PASSED' if summary.passed else 'FAILED'} ({summary.run_id})")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..common.config import PipelineConfig
 from ..common.errors import ArtifactError, ConfigError, LmEvalError, PluginError
 from ..common.records import (
+    NO_GATE,
     DatasetSample,
     LatencySummary,
     MetricSummary,
@@ -25,6 +26,7 @@ from ..common.records import (
     ScoreRecord,
     StageTiming,
     Summary,
+    ThresholdOutcome,
 )
 from ..common.registry import registry
 from ..common.workspace import (
@@ -82,7 +84,8 @@ def _evaluate(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: s
 
         model = config.runner.model or (manifest.model if manifest else None) or tally.first_model
         per_metric = summarize_metrics(config, metrics, tally.scores, _score_records(run, tally))
-        summary = _summary(config, run_id, tally, per_metric, len(samples), model)
+        stopped = stopped_reason(manifest, tally.n_results, len(samples) * config.runner.repeats)
+        summary = _summary(config, run_id, tally, per_metric, len(samples), model, stopped)
         summary = with_judge_usage(summary, [m.usage() for m in metrics.values()])
         atomic_write_json(run.summary, summary)
 
@@ -253,6 +256,7 @@ def _summary(
     metrics: dict[str, MetricSummary],
     n_samples: int,
     model: str | None,
+    stopped: str | None = None,
 ) -> Summary:
     n_results = tally.n_results
     error_rate = tally.n_errors / n_results if n_results else 0.0
@@ -264,12 +268,13 @@ def _summary(
         cost_usd=tally.cost_usd,
         latency_p95_ms=latency.p95,
         model=model,
+        n_usage_unknown=tally.n_usage_unknown,
     )
-    outcomes = check_gates(config.evaluator, metrics, figures)
+    outcomes = check_gates(config.evaluator, metrics, figures) or [ran_without_errors(figures)]
     return Summary(
         pipeline=config.name,
         run_id=run_id,
-        passed=all_passed(outcomes),
+        passed=all_passed(outcomes) and stopped is None,
         metrics=metrics,
         thresholds=outcomes,
         n_samples=n_samples,
@@ -279,6 +284,45 @@ def _summary(
         usage=tally.usage,
         cost_usd=tally.cost_usd,
         latency_ms=latency,
+        n_cached=tally.n_cached,
+        cost_spent_usd=tally.cost_spent_usd,
+        cost_replayed_usd=tally.cost_replayed_usd,
+        n_usage_unknown=tally.n_usage_unknown,
+        stopped=stopped,
+    )
+
+
+def ran_without_errors(run: RunFigures) -> ThresholdOutcome:
+    """The one gate of a pipeline that declares none: it ran, and every call succeeded.
+
+    The same rule for the CLI, Python and pytest (whose item of that name reports it), so a run
+    in which every call failed can never print PASSED.
+    """
+    outcome = ThresholdOutcome(
+        name=NO_GATE, kind="limit", target="error_rate", max=0.0, value=run.error_rate, passed=True
+    )
+    if not run.n_results:
+        return outcome.model_copy(
+            update={"value": None, "passed": False, "status": "failed", "reason": "no results"}
+        )
+    if run.n_errors:
+        reason = f"{run.n_errors} of {run.n_results} calls failed (without gates, every call must succeed)"
+        return outcome.model_copy(update={"passed": False, "status": "failed", "reason": reason})
+    return outcome
+
+
+def stopped_reason(manifest: RunManifest | None, n_results: int, n_planned: int) -> str | None:
+    """Why the run holds fewer results than it planned, if the runner stopped it early.
+
+    A run stopped by ``runner.max_cost_usd`` never passes: its gates judge only the samples that
+    were asked before the money ran out.
+    """
+    if manifest is None or manifest.status != "budget_exhausted":
+        return None
+    limit = manifest.config.get("runner", {}).get("max_cost_usd")
+    return (
+        f"stopped early by the budget runner.max_cost_usd={limit}: {n_results} of {n_planned} "
+        "planned results; raise the budget or resume the run to finish it"
     )
 
 

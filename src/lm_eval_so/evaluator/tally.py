@@ -22,6 +22,10 @@ class RunTally:
     completion_tokens: int = 0
     total_tokens: int = 0
     cost_usd: float | None = 0.0
+    cost_spent_usd: float | None = 0.0
+    cost_replayed_usd: float | None = 0.0
+    n_cached: int = 0
+    n_usage_unknown: int = 0
     latencies: array[float] = field(default_factory=lambda: array("d"))  # successful calls only
     n_errors: int = 0
     max_repeat: int = 0
@@ -45,13 +49,19 @@ class RunTally:
         self.failed.append(failed)
 
     def _add_result(self, result: RunResult) -> None:
-        self.prompt_tokens += result.usage.prompt_tokens
-        self.completion_tokens += result.usage.completion_tokens
-        self.total_tokens += result.usage.total_tokens
-        if result.cost_usd is None or self.cost_usd is None:
-            self.cost_usd = None  # one unpriced call makes the total unknown, not smaller
+        usage = result.usage
+        if usage is None:
+            self.n_usage_unknown += 1
         else:
-            self.cost_usd += result.cost_usd
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+            self.total_tokens += usage.total_tokens
+        self.cost_usd = _add_cost(self.cost_usd, result.cost_usd)
+        if result.cached:
+            self.n_cached += 1
+            self.cost_replayed_usd = _add_cost(self.cost_replayed_usd, result.cost_usd)
+        else:
+            self.cost_spent_usd = _add_cost(self.cost_spent_usd, result.cost_usd)
         if result.error is not None:
             self.n_errors += 1
         else:
@@ -66,6 +76,11 @@ class RunTally:
             completion_tokens=self.completion_tokens,
             total_tokens=self.total_tokens,
         )
+
+
+def _add_cost(total: float | None, cost: float | None) -> float | None:
+    # One call of unknown cost makes the total unknown, not smaller.
+    return None if total is None or cost is None else total + cost
 
 
 class SeenAttempts:

@@ -17,7 +17,9 @@ from ..evaluator import evaluate_run
 from ..generator import build_dataset, generate_dataset
 from ..generator.generate import BuiltDataset
 from ..runner import check_backend, run_stage
+from ..runner.cache import cache_mode
 from ..runner.estimate import estimate_run
+from ..runner.factory import backend_class
 from .result import PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")
@@ -167,4 +169,5 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
         est_completion_tokens=estimate.completion_tokens,
         est_cost_usd=estimate.cost_usd,
         max_cost_usd=cfg.runner.max_cost_usd,
+        cache=cache_mode(cfg.runner, backend_class(cfg)),
     )

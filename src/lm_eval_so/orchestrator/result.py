@@ -37,6 +37,12 @@ class Plan:
     est_completion_tokens: int = 0
     est_cost_usd: float | None = None
     max_cost_usd: float | None = None
+    cache: str = "read_write"  # the response cache mode the run would use
+
+    @property
+    def ready(self) -> bool:
+        """False when the run could not start as planned (missing key, unimportable function)."""
+        return self.credentials == "ok"
 
     def render(self) -> str:
         rows = [
@@ -54,9 +60,10 @@ class Plan:
                 f"concurrency {self.concurrency}",
             ),
             ("estimate", self._estimate()),
+            ("cache", self.cache),
             ("credentials", self.credentials),
             ("metrics", ", ".join(self.metrics)),
-            ("gates", ", ".join(self.gates) or "none (the run passes if it completes)"),
+            ("gates", ", ".join(self.gates) or "none (the run passes if every call succeeds)"),
             ("reports", ", ".join(self.reports)),
         ]
         width = max(len(k) for k, _ in rows)

@@ -15,12 +15,11 @@ import pytest
 
 from ..common.config import Gate, PipelineConfig, load_config
 from ..common.errors import LmEvalError
+from ..common.records import NO_GATE
 from .baseline import BASELINE_GATE, BaselineItem, baseline_option
 from .failure import GateFailed, describe_failure, outcome_for
 from .items import PipelineItem
 from .keys import OVERRIDES_KEY, PREFIX
-
-NO_GATE = "ran_without_errors"
 
 
 class PipelineFile(pytest.File):
@@ -67,11 +66,10 @@ class GateItem(PipelineItem):
         result = self.pipeline_result()
         assert result.summary is not None
         if self.gate is None:
-            if result.summary.n_errors:
-                raise GateFailed(
-                    f"{self.pipeline.name}: {result.summary.n_errors} of {result.summary.n_results} "
-                    f"calls failed\n  run: {result.run_dir}"
-                )
+            # The evaluator's own gate of a pipeline without gates: the same rule as the CLI's.
+            outcome = next((o for o in result.summary.thresholds if o.name == NO_GATE), None)
+            if outcome is not None and not outcome.passed:
+                raise GateFailed(f"{self.pipeline.name}: {outcome.reason}\n  run: {result.run_dir}")
             return
         gate_outcome = outcome_for(result, self.gate)
         # The summary table shows INCONCLUSIVE, whether the gate counts it as pass or fail.

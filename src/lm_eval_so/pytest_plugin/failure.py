@@ -35,7 +35,7 @@ def outcome_for(result: PipelineResult, gate: Gate) -> ThresholdOutcome:
 
 def describe_failure(result: PipelineResult, gate: Gate, outcome: ThresholdOutcome) -> str:
     assert result.summary is not None
-    value = "n/a" if outcome.value is None else f"{outcome.value:.4g}"
+    value = "unknown" if outcome.value is None else f"{outcome.value:.4g}"
     if outcome.gate == "confidence":
         # A confidence gate judges the interval, which may fail (or straddle) either bound.
         wanted = [f">= {gate.min:g}"] if gate.min is not None else []
@@ -90,9 +90,14 @@ def properties(result: PipelineResult, gate: Gate | None) -> list[tuple[str, Any
             ]
     props += [
         (f"{PREFIX}.n_samples", summary.n_samples),
+        (f"{PREFIX}.n_results", summary.n_results),
+        (f"{PREFIX}.n_cached", summary.n_cached),
         (f"{PREFIX}.error_rate", summary.error_rate),
         (f"{PREFIX}.tokens", summary.usage.total_tokens),
         (f"{PREFIX}.cost_usd", summary.cost_usd),
+        (f"{PREFIX}.cost_spent_usd", summary.cost_spent_usd),
+        (f"{PREFIX}.cost_replayed_usd", summary.cost_replayed_usd),
         (f"{PREFIX}.run_dir", str(result.run_dir)),
     ]
-    return props
+    # JUnit writes str(value): an unknown figure must read "unknown", never "None".
+    return [(name, "unknown" if value is None else value) for name, value in props]

@@ -36,6 +36,9 @@ class PipelineItem(pytest.Item):
         result = outcome.result
         self.user_properties.extend(properties(result, self.gate))
         self.stash[RESULT_KEY] = result
+        if result.summary is not None and result.summary.stopped:
+            # Every gate of a run stopped early judges only part of the data: none may pass.
+            raise PipelineFailed(f"{self.pipeline.name}: {result.summary.stopped}\n  run: {result.run_dir}")
         return result
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:

@@ -148,11 +148,13 @@ def _html_extras(config: pytest.Config, result: Any) -> list[dict[str, Any]]:
         f"<td>[{m.ci_low:.4g}, {m.ci_high:.4g}]</td><td>{m.n}</td></tr>"
         for m in summary.metrics.values()
     )
-    cost = "unknown" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
+    from ..evaluator.reports.wording import cache_phrase, cost_phrase, tokens_phrase
+
     block = (
         f"<div><b>{html.escape(result.pipeline)}</b> run {html.escape(result.run_id or '')}: "
-        f"{summary.n_results} calls, {summary.n_errors} errors, {summary.usage.total_tokens} tokens, "
-        f"cost {cost}<table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th></tr>"
+        f"{summary.n_results} results ({cache_phrase(summary)}), {summary.n_errors} errors, "
+        f"{tokens_phrase(summary)}, cost {cost_phrase(summary)}"
+        "<table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th></tr>"
         f"{rows}</table></div>"
     )
     found = [extras.html(block)]

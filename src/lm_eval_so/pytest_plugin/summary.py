@@ -16,6 +16,8 @@ class Row:
     value: Any
     outcome: str
     cost: Any
+    cached: Any = None  # results replayed from the cache
+    results: Any = None  # results in the run
 
 
 @dataclass
@@ -42,6 +44,8 @@ class SessionTable:
                 props.get(f"{PREFIX}.value"),
                 outcome,
                 props.get(f"{PREFIX}.cost_usd"),
+                props.get(f"{PREFIX}.n_cached"),
+                props.get(f"{PREFIX}.n_results"),
             )
         )
 
@@ -49,9 +53,9 @@ class SessionTable:
         if not self.rows:
             return []
         rows = sorted(self.rows, key=lambda r: (r.pipeline, r.gate))
-        cells = [("pipeline", "gate", "value", "result", "cost")]
-        cells += [(r.pipeline, r.gate, _num(r.value), r.outcome, _cost(r.cost)) for r in rows]
-        widths = [max(len(row[i]) for row in cells) for i in range(5)]
+        cells = [("pipeline", "gate", "value", "result", "cost", "from cache")]
+        cells += [(r.pipeline, r.gate, _num(r.value), r.outcome, _cost(r.cost), _cached(r)) for r in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
         pipelines = {r.pipeline for r in rows}
         failed = sum("FAIL" in r.outcome for r in rows)
@@ -59,18 +63,28 @@ class SessionTable:
         inconclusive = sum(r.outcome.startswith("INCONCLUSIVE") for r in rows)
         if inconclusive:
             line += f", {inconclusive} inconclusive"
+        line += self._cache_total()
         lines.append(line)
         return lines
+
+    def _cache_total(self) -> str:
+        # One figure per pipeline run, however many gates report it.
+        runs = {r.pipeline: (int(r.cached), int(r.results)) for r in self.rows if _counted(r)}
+        if not runs:
+            return ""
+        cached, results = sum(c for c, _ in runs.values()), sum(n for _, n in runs.values())
+        return f"; {cached} of {results} results from cache"
 
     def render_html(self) -> str:
         body = "".join(
             f"<tr><td>{html.escape(r.pipeline)}</td><td>{html.escape(r.gate)}</td>"
-            f"<td>{_num(r.value)}</td><td>{r.outcome}</td><td>{_cost(r.cost)}</td></tr>"
+            f"<td>{_num(r.value)}</td><td>{r.outcome}</td><td>{_cost(r.cost)}</td>"
+            f"<td>{_cached(r)}</td></tr>"
             for r in sorted(self.rows, key=lambda r: (r.pipeline, r.gate))
         )
         return (
             "<h2>lm-eval-so</h2><table><tr><th>pipeline</th><th>gate</th><th>value</th>"
-            f"<th>result</th><th>cost</th></tr>{body}</table>"
+            f"<th>result</th><th>cost</th><th>from cache</th></tr>{body}</table>"
         )
 
 
@@ -81,4 +95,16 @@ def _num(value: Any) -> str:
 
 
 def _cost(value: Any) -> str:
-    return "-" if value is None else f"${float(value):.4f}"
+    if value is None:
+        return "-"
+    if value == "unknown":
+        return "unknown"
+    return f"${float(value):.4f}"
+
+
+def _counted(row: Row) -> bool:
+    return isinstance(row.cached, int) and isinstance(row.results, int)
+
+
+def _cached(row: Row) -> str:
+    return f"{row.cached}/{row.results}" if _counted(row) else "-"

@@ -61,10 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def summary_line(stats: RunnerStats) -> str:
     cost = "unknown" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
     usage = stats.usage
+    unknown = f", usage unknown for {stats.n_usage_unknown}" if stats.n_usage_unknown else ""
     return (
-        f"runner: {stats.n_requests} requests, {stats.n_errors} errors, "
+        f"runner: {stats.n_requests} results ({stats.n_cached} from cache), {stats.n_errors} errors, "
         f"{usage.total_tokens} tokens ({usage.prompt_tokens} prompt + "
-        f"{usage.completion_tokens} completion), cost {cost}, {stats.wall_seconds:.2f}s, "
+        f"{usage.completion_tokens} completion{unknown}), cost {cost}, {stats.wall_seconds:.2f}s, "
         f"cache {stats.cache_hits} hits / {stats.cache_misses} misses"
         + (f", {stats.resumed} resumed" if stats.resumed else "")
         + (" -- STOPPED: runner.max_cost_usd reached" if stats.stopped == "budget_exhausted" else "")

@@ -27,7 +27,7 @@ from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
 from ..common.workspace import JsonlWriter, iter_jsonl
 from .backends.base import Backend, Completion, Request
-from .cache import CacheMiss, KeyMaker, ResponseCache
+from .cache import CacheMiss, KeyMaker, ResponseCache, cache_mode
 from .factory import create_backend
 from .limits import Budget, RateLimiter, budget_pricing, completion_budget, estimate_prompt_tokens
 from .pricing import configured_pricing, cost_for
@@ -81,6 +81,8 @@ class RunnerStats:
     cache_hits: int = 0
     cache_misses: int = 0
     resumed: int = 0  # results already on disk when a resumed run started
+    n_cached: int = 0  # results replayed from the response cache (resumed ones included)
+    n_usage_unknown: int = 0  # successful results whose server reported no token usage
     #: Why the run ended early, e.g. "budget_exhausted"; None when every job ran.
     stopped: str | None = None
 
@@ -105,7 +107,7 @@ async def run_samples(
     backend = create_backend(config)
     budget = _budget(config, backend)
     done: set[tuple[str, int]] = set()
-    cache = _open_cache(config, cache_dir)
+    cache = _open_cache(config, backend, cache_dir)
     try:
         await backend.start()
         caller = _Caller(backend, config, redactor or Redactor(), cache, budget)
@@ -129,8 +131,8 @@ async def run_samples(
     return stats
 
 
-def _open_cache(config: PipelineConfig, cache_dir: Path | None) -> ResponseCache | None:
-    if cache_dir is None or config.runner.cache == "off":
+def _open_cache(config: PipelineConfig, backend: Backend, cache_dir: Path | None) -> ResponseCache | None:
+    if cache_dir is None or cache_mode(config.runner, backend) == "off":
         return None
     return ResponseCache.open(cache_dir)
 
@@ -207,8 +209,9 @@ class _Caller:
         self.timeout = None if backend.enforces_timeout else config.runner.timeout_s
         self.redactor = redactor
         self.cache = cache
-        self.keys = KeyMaker(backend.name, backend.model_name, self.mode, self.params)
-        self.strict = config.runner.cache == "read_only"
+        # The backend's identity (endpoint, weights, code...) is asked for only when it is used.
+        self.keys = KeyMaker(backend.identity(), self.mode, self.params) if cache is not None else None
+        self.strict = cache_mode(config.runner, backend) == "read_only"
         self.budget = budget
         self.limiter = RateLimiter(config.runner.rate_limit) if config.runner.rate_limit else None
         self.max_tokens = completion_budget(self.params)
@@ -218,11 +221,14 @@ class _Caller:
         """The result, or None when the budget forbids starting this call."""
         request = Request(sample, repeat, self.mode, self.params)
         key = None
-        if self.cache is not None:
+        if self.cache is not None and self.keys is not None:
             key = self.keys.key(request)
             hit = self.cache.get(key)
             if hit is not None:
-                return self._success(sample, repeat, hit, 0.0, cached=True)
+                # A replay reports the figures of the call that produced the answer.
+                return self._success(
+                    sample, repeat, hit.completion, hit.latency_ms, cached=True, cost_usd=hit.cost_usd
+                )
             if self.strict:
                 raise CacheMiss(
                     f"sample {sample.id!r} (repeat {repeat}): no cached answer, and runner.cache "
@@ -257,12 +263,13 @@ class _Caller:
                 await asyncio.sleep(backoff_delay(attempt - 1, self.rng) if wait is None else wait)
                 continue
             latency_ms = (time.perf_counter() - started) * 1000
+            completion.attempts = attempt
+            result = self._success(sample, repeat, completion, latency_ms)
             if self.cache is not None and key is not None:
                 # The cache lives outside the run directory but must hold no secret either.
                 completion.text = self.redactor.text(completion.text)
-                self.cache.put(key, completion)
-            completion.attempts = attempt
-            return self._success(sample, repeat, completion, latency_ms)
+                self.cache.put(key, completion, result.latency_ms, result.cost_usd)
+            return result
 
     async def _once(self, request: Request) -> Completion:
         if self.timeout is None:
@@ -277,10 +284,11 @@ class _Caller:
         latency_ms: float,
         *,
         cached: bool = False,
+        cost_usd: float | None = None,
     ) -> RunResult:
-        usage = completion.usage or Usage.model_construct(
-            prompt_tokens=0, completion_tokens=0, total_tokens=0
-        )
+        usage = completion.usage  # None: the server reported none, so tokens and cost are unknown
+        if not cached:
+            cost_usd = cost_for(self.runner, usage, self.backend, model=completion.model)
         text = self.redactor.text(completion.text) if self.redactor else completion.text
         return RunResult.model_construct(
             sample_id=sample.id,
@@ -291,7 +299,7 @@ class _Caller:
             usage=usage,
             # A cached answer keeps the cost it had when it was fetched, so a replayed run
             # reports like the original; the budget only counts calls actually made.
-            cost_usd=cost_for(self.runner, usage, self.backend, model=completion.model),
+            cost_usd=cost_usd,
             cached=cached,
             attempts=completion.attempts,
             model=completion.model or self.backend.model_name,
@@ -301,6 +309,7 @@ class _Caller:
     def _failure(
         self, sample: DatasetSample, repeat: int, exc: Exception, latency_ms: float, attempts: int
     ) -> RunResult:
+        # A failed request is not billed: 0 tokens and $0 are the real figures, not a guess.
         usage = Usage.model_construct(prompt_tokens=0, completion_tokens=0, total_tokens=0)
         return RunResult.model_construct(
             sample_id=sample.id,
@@ -313,7 +322,7 @@ class _Caller:
             cached=False,
             attempts=max(attempts, _attempts(exc)),
             model=self.backend.model_name,
-            finish_reason=None,
+            finish_reason=getattr(exc, "finish_reason", None),
         )
 
     def _error_info(self, exc: Exception) -> ErrorInfo:
@@ -339,7 +348,7 @@ class _Tally:
 
     def __init__(self, writer: JsonlWriter, on_result: OnResult | None) -> None:
         self.writer, self.on_result = writer, on_result
-        self.n_requests = self.n_errors = 0
+        self.n_requests = self.n_errors = self.n_cached = self.n_usage_unknown = 0
         self.prompt_tokens = self.completion_tokens = self.total_tokens = 0
         self.cost: float | None = 0.0
 
@@ -360,10 +369,14 @@ class _Tally:
     def _count(self, result: RunResult) -> None:
         self.n_requests += 1
         self.n_errors += result.error is not None
+        self.n_cached += result.cached
         usage = result.usage
-        self.prompt_tokens += usage.prompt_tokens
-        self.completion_tokens += usage.completion_tokens
-        self.total_tokens += usage.total_tokens
+        if usage is None:
+            self.n_usage_unknown += 1
+        else:
+            self.prompt_tokens += usage.prompt_tokens
+            self.completion_tokens += usage.completion_tokens
+            self.total_tokens += usage.total_tokens
         if self.cost is not None:
             self.cost = None if result.cost_usd is None else self.cost + result.cost_usd
 
@@ -373,4 +386,6 @@ class _Tally:
             completion_tokens=self.completion_tokens,
             total_tokens=self.total_tokens,
         )
-        return RunnerStats(self.n_requests, self.n_errors, usage, self.cost)
+        stats = RunnerStats(self.n_requests, self.n_errors, usage, self.cost)
+        stats.n_cached, stats.n_usage_unknown = self.n_cached, self.n_usage_unknown
+        return stats

@@ -79,15 +79,16 @@ def price_for(model: str | None) -> Pricing | None:
 
 def cost_for(
     config: RunnerConfig,
-    usage: Usage,
+    usage: Usage | None,
     backend: str | Backend | type[Backend],
     *,
     model: str | None = None,
 ) -> float | None:
-    """Cost of one call in USD, or None when no price is known.
+    """Cost of one call in USD, or None when it cannot be known.
 
     ``runner.pricing`` wins; otherwise local backends cost nothing; otherwise the table is
-    consulted for ``model`` (the name the server reported) and then ``runner.model``.
+    consulted for ``model`` (the name the server reported) and then ``runner.model``. A priced
+    call whose server reported no usage (``usage`` None) has an unknown cost, never $0.
     """
     pricing = config.pricing
     if pricing is None:
@@ -96,6 +97,9 @@ def cost_for(
         pricing = price_for(model) or price_for(config.model)
         if pricing is None:
             return None
+    if usage is None:
+        free = pricing.prompt_per_1m == 0 and pricing.completion_per_1m == 0
+        return 0.0 if free else None
     return (
         usage.prompt_tokens * pricing.prompt_per_1m + usage.completion_tokens * pricing.completion_per_1m
     ) / 1_000_000

@@ -23,6 +23,7 @@ from ...common.records import MetricSummary, ScoreRecord, Summary, ThresholdOutc
 from ...common.workspace import atomic_writer
 from .base import ReportData, Reporter, SampleRow, SampleRows
 from .charts import Histogram, histogram
+from .wording import cost_phrase
 
 TEMPLATE = "report.html.j2"
 
@@ -82,6 +83,7 @@ def view(data: ReportData) -> dict[str, Any]:
         "metrics": [_metric_row(m, summary.thresholds) for m in summary.metrics.values()],
         "charts": _charts(summary, scan),
         "stats": _run_stats(summary),
+        "cache_note": _cache_note(summary),
         "gates": [_gate_row(o) for o in summary.thresholds],
         "metric_names": metric_names,
         "show_repeat": scan.any_repeat,
@@ -148,18 +150,26 @@ def _charts(summary: Summary, scan: _Scan) -> list[tuple[str, Histogram]]:
     return charts
 
 
+def _cache_note(summary: Summary) -> str:
+    """The header's badge: how many results were replayed from the cache ("" when none)."""
+    if not summary.n_cached:
+        return ""
+    return f"{summary.n_cached} of {summary.n_results} from cache"
+
+
 def _run_stats(summary: Summary) -> list[tuple[str, str]]:
     usage, latency = summary.usage, summary.latency_ms
-    cost = "unknown (no pricing)" if summary.cost_usd is None else f"${summary.cost_usd:.4f}"
+    cost = cost_phrase(summary)
+    tokens = (
+        f"{usage.total_tokens:,} ({usage.prompt_tokens:,} prompt, {usage.completion_tokens:,} completion)"
+    )
+    if summary.n_usage_unknown:
+        tokens += f"; usage unknown for {summary.n_usage_unknown:,} results"
     stats = [
         ("samples", f"{summary.n_samples}"),
-        ("results", f"{summary.n_results}"),
+        ("results", f"{summary.n_results} ({summary.n_cached:,} from cache)"),
         ("errors", f"{summary.n_errors} ({summary.error_rate:.1%})"),
-        (
-            "tokens",
-            f"{usage.total_tokens:,} ({usage.prompt_tokens:,} prompt, "
-            f"{usage.completion_tokens:,} completion)",
-        ),
+        ("tokens", tokens),
         ("cost", cost),
         ("latency p50 / p95", f"{latency.p50:,.0f} ms / {latency.p95:,.0f} ms"),
         ("latency mean / max", f"{latency.mean:,.0f} ms / {latency.max:,.0f} ms"),
@@ -191,6 +201,7 @@ def _sample_row(row: SampleRow, metric_names: list[str]) -> dict[str, Any]:
         "id": row.sample.id,
         "repeat": result.repeat,
         "failed": row.failed,
+        "cached": result.cached,
         "input": row.sample.input,
         "expected": row.sample.expected_list(),
         "output": (result.output or "") if error is None else None,

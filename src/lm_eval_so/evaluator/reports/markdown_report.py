@@ -13,6 +13,7 @@ from typing import ClassVar
 from ...common.records import MetricSummary, Summary, ThresholdOutcome
 from ...common.workspace import atomic_write_text
 from .base import ReportData, Reporter, SampleRow, SampleRows
+from .wording import cache_phrase, cost_phrase, tokens_phrase, usd
 
 FAILING_SHOWN = 10
 _STATUS = {"passed": "✅ pass", "failed": "❌ fail", "inconclusive": "⚠️ inconclusive"}
@@ -78,14 +79,14 @@ def _gate_line(o: ThresholdOutcome) -> str:
 
 
 def _run_line(s: Summary) -> str:
-    cost = "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}"
     text = (
-        f"{s.n_results} calls, {s.n_errors} errors, {s.usage.total_tokens:,} tokens, cost {cost}, "
-        f"latency p50 {s.latency_ms.p50:,.0f} ms / p95 {s.latency_ms.p95:,.0f} ms"
+        f"{s.n_results} results ({cache_phrase(s)}), {s.n_errors} errors, {tokens_phrase(s)}, "
+        f"cost {cost_phrase(s)}, latency p50 {s.latency_ms.p50:,.0f} ms / p95 {s.latency_ms.p95:,.0f} ms"
     )
     if s.judge_calls:
-        judge = "unknown" if s.judge_cost_usd is None else f"${s.judge_cost_usd:.4f}"
-        text += f"; judge: {s.judge_calls} calls, cost {judge}"
+        text += f"; judge: {s.judge_calls} calls, cost {usd(s.judge_cost_usd)}"
+    if s.stopped:
+        text += f". STOPPED EARLY: {s.stopped}"
     return text + "."
 
 
@@ -93,4 +94,5 @@ def _sample_line(row: SampleRow) -> str:
     result = row.result
     got = f"error {result.error.type}" if result.error else (result.output or "")
     sample_id = row.sample.id + (f" #{result.repeat}" if result.repeat else "")
+    sample_id += " (cached)" if result.cached else ""
     return f"| {cell(sample_id)} | {cell(' / '.join(row.sample.expected_list()), 40)} | {cell(got, 60)} |"

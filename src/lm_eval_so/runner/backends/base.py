@@ -49,6 +49,29 @@ class Completion:
     attempts: int = 1
 
 
+class EmptyAnswer(Exception):
+    """The model gave no answer at all: ``content: null`` with no tool call, no text, ``None``.
+
+    That is a failed call (an error record with its ``finish_reason``, counted in
+    ``error_rate``), not an empty string scored as an answer. A model that answers ``""`` did
+    answer, and its empty answer is scored like any other.
+    """
+
+    def __init__(self, finish_reason: str | None, what: str = "the model returned no content") -> None:
+        self.finish_reason = finish_reason
+        reason = f"finish_reason={finish_reason!r}" if finish_reason else "no finish_reason"
+        super().__init__(f"{what} ({reason})")
+
+
+def answer_text(content: Any, finish_reason: str | None) -> str:
+    """The answer's text; :class:`EmptyAnswer` when there is none (``None``)."""
+    if content is None:
+        raise EmptyAnswer(finish_reason)
+    if not isinstance(content, str):
+        raise TypeError(f"the answer's content is a {type(content).__name__}, not text")
+    return content
+
+
 @dataclass(frozen=True)
 class BackendContext:
     """What a backend may know besides its config."""
@@ -73,6 +96,11 @@ class Backend(ABC):
     is_local: ClassVar[bool] = False
     #: Model of ``runner.options``; validated when the pipeline is loaded.
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: Whether the response cache is on when ``runner.cache`` is not written in the pipeline.
+    #: False for a backend whose answers depend on more than :meth:`identity` can see (the
+    #: python backend: the user's code may read files, services or clocks), so that a cached
+    #: answer is only ever replayed when the user asked for it.
+    cache_by_default: ClassVar[bool] = True
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         self.config = config
@@ -104,6 +132,19 @@ class Backend(ABC):
 
     async def aclose(self) -> None:  # noqa: B027  (optional hook)
         """Release clients or models."""
+
+    def identity(self) -> dict[str, Any]:
+        """Everything besides the request that decides the answer: part of the cache key.
+
+        Called after :meth:`start`. The default is the backend's name, the model name and
+        ``runner.options``; override it (calling ``super().identity()``) to add what else tells
+        one answer from another, such as the endpoint a model is served from, a deployment or
+        region, or a hash of the weights or of the code that runs. Two runs whose identity and
+        request are equal may be answered from the cache, so leaving something out means
+        answering for something else. Values must be JSON-serialisable; the key is a sha256 of
+        them, so nothing here is stored in clear, but keep secrets out all the same.
+        """
+        return {"backend": self.name, "model": self.model_name, "options": self.config.options}
 
     def describe(self) -> dict[str, Any]:
         """Facts for the run manifest (never secrets)."""

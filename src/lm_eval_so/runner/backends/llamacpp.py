@@ -26,7 +26,7 @@ from ...common.config import RunnerConfig
 from ...common.errors import BackendError
 from ...common.records import Usage
 from . import llamacpp_support as support
-from .base import Backend, BackendContext, Completion, Request
+from .base import Backend, BackendContext, Completion, Request, answer_text
 
 EXTRA_HINT = support.EXTRA_HINT
 
@@ -55,6 +55,7 @@ class LlamaCppBackend(Backend):
         super().__init__(config, context)
         self._executor: ThreadPoolExecutor | None = None
         self._llm: Any = None
+        self._path: Path | None = None
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -87,6 +88,7 @@ class LlamaCppBackend(Backend):
         else:
             path = support.packaged_model_path()
         options: LlamaCppOptions = self.options  # type: ignore[assignment]
+        self._path = path
         try:
             return llama_cpp.Llama(
                 model_path=str(path),
@@ -108,11 +110,11 @@ class LlamaCppBackend(Backend):
             messages = [{"role": m.role, "content": m.content} for m in request.messages]
             response = self._llm.create_chat_completion(messages=messages, **kwargs)
             choice = response["choices"][0]
-            text = choice["message"].get("content") or ""
+            text = answer_text(choice["message"].get("content"), choice.get("finish_reason"))
         else:
             response = self._llm.create_completion(prompt=request.prompt, **kwargs)
             choice = response["choices"][0]
-            text = choice["text"]
+            text = answer_text(choice.get("text"), choice.get("finish_reason"))
         return Completion(
             text=text,
             usage=_usage(response.get("usage")),
@@ -140,6 +142,13 @@ class LlamaCppBackend(Backend):
             self._llm = None
         self._executor.shutdown(wait=False)
         self._executor = None
+
+    def identity(self) -> dict[str, Any]:
+        # The weights decide the answers, whatever the file is called. Hashed only here, when
+        # the cache is on (once per process and file: see file_sha256).
+        if self._path is None:
+            raise RuntimeError("LlamaCppBackend.start() was not awaited")
+        return {**super().identity(), "weights_sha256": support.file_sha256(self._path)}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "n_ctx": getattr(self.options, "n_ctx", None)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ log = logging.getLogger("lm_eval_so.llamacpp")
 _lock = threading.Lock()
 _packaged_path: Path | None = None
 _log_callback: Any = None  # kept alive: llama.cpp holds a raw pointer to it
+_hashes: dict[tuple[str, int, int], str] = {}
 
 
 def packaged_model_path() -> Path:
@@ -59,3 +61,25 @@ def _forward_log(level: int, text: bytes, user_data: Any) -> None:
         message = text.decode("utf-8", errors="replace").rstrip()
         if message:
             log.debug("llama.cpp: %s", message)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a model file's content, computed once per process per (path, size, mtime).
+
+    The response cache keys llama.cpp answers by the weights themselves, not the file's name: a
+    re-quantised or replaced ``model.gguf`` is another model.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _lock:
+        known = _hashes.get(key)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    with _lock:
+        _hashes[key] = value
+    return value

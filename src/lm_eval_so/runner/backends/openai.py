@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ...common.config import RunnerConfig
 from ...common.errors import BackendError
 from ...common.records import Usage
-from .base import Backend, BackendContext, Completion, Request
+from .base import Backend, BackendContext, Completion, Request, answer_text
 from .openai_http import FastOpenAIClient, completion_from, proxy_configured
 
 if TYPE_CHECKING:
@@ -122,12 +122,12 @@ class OpenAIBackend(Backend):
             raw = await self._chat(model=self.config.model, messages=messages, **request.params)
             response = raw.parse()
             choice = _first_choice(response)
-            text = choice.message.content or ""
+            text = answer_text(choice.message.content, choice.finish_reason)
         else:
             raw = await self._complete(model=self.config.model, prompt=request.prompt, **request.params)
             response = raw.parse()
             choice = _first_choice(response)
-            text = choice.text
+            text = answer_text(choice.text, choice.finish_reason)
         return Completion(
             text=text,
             usage=_usage(response.usage),
@@ -158,6 +158,10 @@ class OpenAIBackend(Backend):
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    def identity(self) -> dict[str, Any]:
+        # The same model name on another server is another model: the endpoint is part of it.
+        return {**super().identity(), "endpoint": endpoint_identity(self._configured_base_url())}
 
     def describe(self) -> dict[str, Any]:
         base_url = str(self._client.base_url) if self._client else self._configured_base_url()
@@ -194,6 +198,30 @@ def _usage(usage: Any) -> Usage | None:
         completion_tokens=completion,
         total_tokens=usage.total_tokens or prompt + completion,
     )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def endpoint_identity(url: str) -> str:
+    """``base_url`` reduced to what names the server: scheme, host, port, path and query.
+
+    Credentials in the URL are dropped (they choose who pays, not what answers), letter case of
+    scheme and host and a trailing slash are ignored, and the default port is made explicit, so
+    ``HTTP://Host/v1/`` and ``http://host:80/v1`` are one endpoint.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = port if port is not None else _DEFAULT_PORTS.get(scheme)
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
 def _without_credentials(url: str) -> str:

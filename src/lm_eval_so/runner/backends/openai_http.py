@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from ...common.records import Usage
 from ..retry import parse_retry_after
-from .base import Completion
+from .base import Completion, answer_text
 from .http1 import Http1Client, Reply
 
 T = TypeVar("T")
@@ -173,7 +173,7 @@ def completion_from(response: dict[str, Any], *, chat: bool) -> Completion:
     choice = choices[0]
     text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
     return Completion(
-        text=text or "",
+        text=answer_text(text, choice.get("finish_reason")),
         usage=_usage(response.get("usage")),
         finish_reason=choice.get("finish_reason"),
         model=response.get("model"),

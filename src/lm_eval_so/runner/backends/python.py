@@ -9,6 +9,11 @@ of another name gets ``input``. It returns a ``str``, a dict with ``output`` (an
 
 Sync functions run on a thread pool sized to ``runner.concurrency`` so they never block the
 event loop; if yours is not thread-safe, set ``concurrency: 1``.
+
+The response cache is off for this backend unless the pipeline sets ``runner.cache`` (or the
+command line ``--cache``): an app's answer can depend on files, services and modules that no
+key can see, so replaying one is something to ask for. When asked, the key includes a hash of
+the code (see :func:`~.python_support.code_identity`), so editing the app is a cache miss.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from typing import Any, ClassVar
 
 from ...common.config import RunnerConfig
 from .base import Backend, BackendContext, Completion, Request
-from .python_support import ARGUMENTS, call_plan, import_function, to_completion
+from .python_support import ARGUMENTS, call_plan, code_identity, import_function, to_completion
 
 
 class PythonBackend(Backend):
     name: ClassVar[str] = "python"
     default_mode = "chat"
     is_local = True
+    cache_by_default = False
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
@@ -81,6 +87,12 @@ class PythonBackend(Backend):
             # A function still running after its timeout must not hold up the run's end.
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def identity(self) -> dict[str, Any]:
+        if self._function is None:
+            raise RuntimeError("PythonBackend.start() was not awaited")
+        code = code_identity(self._function, self.context.base_dir)
+        return {**super().identity(), "function": self.config.function, "code_sha256": code}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "function": self.config.function}

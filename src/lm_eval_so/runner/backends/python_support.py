@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
+import marshal
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -12,7 +14,7 @@ from typing import Any
 
 from ...common.errors import BackendError
 from ...common.records import Usage
-from .base import Completion, Request
+from .base import Completion, EmptyAnswer, Request
 
 # What the function may ask for, by parameter name.
 ARGUMENTS: dict[str, Callable[[Request], Any]] = {
@@ -90,10 +92,16 @@ def to_completion(returned: Any, spec: str) -> Completion:
     """Read the function's answer: a str, a dict with ``output``, or an object with ``.output``."""
     if isinstance(returned, str):
         return Completion(text=returned)
+    if returned is None:
+        raise EmptyAnswer(None, f"{spec} returned None")
     if isinstance(returned, Mapping):
         output, usage = returned.get("output"), returned.get("usage")
     else:
         output, usage = getattr(returned, "output", None), getattr(returned, "usage", None)
+    if output is None and (
+        (isinstance(returned, Mapping) and "output" in returned) or hasattr(returned, "output")
+    ):
+        raise EmptyAnswer(None, f"{spec} returned an output of None")
     if not isinstance(output, str):
         raise TypeError(
             f"{spec} returned {_describe(returned)}; return a str, a dict with an 'output' "
@@ -117,3 +125,48 @@ def _usage(usage: Any) -> Usage | None:
 def _describe(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+
+
+_INSTALLED = ("site-packages", "dist-packages")
+
+
+def code_identity(function: Callable[..., Any], base_dir: Path) -> str:
+    """A sha256 that changes when the code under test changes, for the response cache's key.
+
+    What counts: the source bytes of every module already imported (when the run starts) from
+    the pipeline's directory tree or from the tree of the function's own top-level package,
+    installed packages excepted, plus the function's own bytecode (for a function with no source
+    file). What does not: modules first imported later, data files the function reads, the
+    environment, remote services. That is why the python backend caches only when asked.
+    """
+    roots = [base_dir.resolve()]
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    top = sys.modules.get((getattr(module, "__name__", "") or "").partition(".")[0])
+    top_file = getattr(top, "__file__", None)
+    if top_file:
+        top_path = Path(top_file).resolve()
+        roots.append(top_path.parent if top_path.name == "__init__.py" else top_path)
+    digest = hashlib.sha256()
+    for path in sorted(_user_module_files(roots)):
+        digest.update(str(path).encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    # A plain function's code, or a callable object's __call__.
+    call = type(function).__dict__.get("__call__")
+    code = getattr(function, "__code__", None) or getattr(call, "__code__", None)
+    if code is not None:
+        digest.update(marshal.dumps(code))
+    return digest.hexdigest()
+
+
+def _user_module_files(roots: list[Path]) -> set[Path]:
+    files: set[Path] = set()
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if not name or not name.endswith(".py"):
+            continue
+        path = Path(name).resolve()
+        if any(part in _INSTALLED for part in path.parts):
+            continue
+        if any(path == root or root in path.parents for root in roots) and path.is_file():
+            files.add(path)
+    return files
