@@ -50,9 +50,10 @@ def test_a_significant_drop_is_a_regression(baseline: Path, tmp_path: Path) -> N
     assert [f.sample_id for f in comparison.fixes if f.metric == "exact_match"] == ["s30", "s31"]
     flip = comparison.regressions[0]
     assert (flip.output_a, flip.output_b) == ("right answer", "wrong")
-    # f1 is continuous here: judged by its paired bootstrap interval, not McNemar.
+    # f1 is continuous here: judged by its paired bootstrap interval and the sign test (the
+    # same 10 pairs down, 2 up, so the same exact p as McNemar's).
     f1 = next(m for m in comparison.metrics if m.name == "f1")
-    assert not f1.binary and f1.p_value is None and f1.verdict == "regressed"
+    assert not f1.binary and f1.p_value == pytest.approx(2 * 79 / 4096) and f1.verdict == "regressed"
     assert comparison.cost_delta_usd == pytest.approx(N * 0.001)
     assert comparison.b.latency_p95_ms - comparison.a.latency_p95_ms == pytest.approx(50.0)
 

@@ -3,15 +3,22 @@
     from lm_eval_so import compare_runs
     comparison = compare_runs("workspace/runs/A", "workspace/runs/B")   # B is the candidate
 
-Samples are paired by ``(sample id, repeat)``; only pairs present in both runs count. Per
-metric the delta ``mean(B) - mean(A)`` gets a paired bootstrap interval; pass/fail metrics also
-get McNemar's exact test on the discordant pairs. A metric *regressed* when the drop is
-significant: McNemar ``p < alpha`` for pass/fail, the whole interval below zero otherwise.
+Samples are paired by ``(sample id, repeat)``; only pairs present in both runs count, and two
+runs with no pair in common are an error (there is nothing to compare), as is a metric with no
+pair. Metrics scored in only one run are listed, not compared. Per metric the delta
+``mean(B) - mean(A)`` gets a paired bootstrap interval (Efron 1979) and an exact test on the
+pairs that differ: McNemar's (1947) on pass -> fail vs fail -> pass for pass/fail metrics, the
+sign test (Dixon & Mood 1946: the same binomial test on pairs that went down vs up) for
+continuous ones. A metric *regressed* when the drop is significant: ``p < alpha``, and for
+continuous metrics also the whole interval below zero. The exact test is what keeps a handful of
+pairs from looking significant: with fewer than 6 differing pairs no two-sided ``p`` can be
+below 0.05, however large the drop, and a bootstrap of one pair is a point, not an interval.
 Higher is better unless the run's only threshold on the metric is a ``max``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +55,9 @@ class MetricDelta:
     ci_high: float
     regressions: int  # pass -> fail pairs (binary metrics)
     fixes: int  # fail -> pass pairs
-    p_value: float | None  # McNemar exact, binary metrics only
+    p_value: float | None  # exact two-sided: McNemar (pass/fail) or sign test (continuous)
     verdict: str  # "regressed", "improved" or "no significant change"
+    note: str | None = None  # why so few pairs cannot show a significant change, when they cannot
 
     @property
     def regressed(self) -> bool:
@@ -79,6 +87,9 @@ class Comparison:
     only_in_a: int = 0
     only_in_b: int = 0
     alpha: float = ALPHA
+    #: Metrics scored in one run only: listed, never compared (nothing to pair them with).
+    metrics_only_in_a: list[str] = field(default_factory=list)
+    metrics_only_in_b: list[str] = field(default_factory=list)
 
     @property
     def regressed(self) -> bool:
@@ -148,19 +159,33 @@ def _shown(result: RunResult) -> str | None:
 def compare_runs(
     run_a: str | Path | LoadedRun, run_b: str | Path | LoadedRun, *, alpha: float = ALPHA, seed: int = 0
 ) -> Comparison:
-    """Compare baseline ``run_a`` with candidate ``run_b`` (see the module docstring)."""
+    """Compare baseline ``run_a`` with candidate ``run_b`` (see the module docstring).
+
+    Raises :class:`ArtifactError` naming both runs when they share no metric, no sample, or a
+    shared metric has no sample scored in both; ``ValueError`` for ``alpha`` outside (0, 1).
+    """
+    if not (math.isfinite(alpha) and 0 < alpha < 1):
+        raise ValueError(f"alpha must be a significance level between 0 and 1 (got {alpha!r})")
     a = run_a if isinstance(run_a, LoadedRun) else load_run(run_a)
     b = run_b if isinstance(run_b, LoadedRun) else load_run(run_b)
     shared = [m for m in a.scores if m in b.scores]
     if not shared:
         raise ArtifactError(
-            f"runs {a.facts.run_id} and {b.facts.run_id} share no metric "
+            f"runs {_named(a)} and {_named(b)} share no metric "
             f"({', '.join(a.scores) or 'none'} vs {', '.join(b.scores) or 'none'})"
         )
     comparison = Comparison(a.facts, b.facts, [], alpha=alpha)
     keys_a = {k for per in a.scores.values() for k in per}
     keys_b = {k for per in b.scores.values() for k in per}
+    if keys_a.isdisjoint(keys_b):
+        raise ArtifactError(
+            f"runs {_named(a)} and {_named(b)} have no sample in common: {len(keys_a)} scored "
+            f"(sample, repeat) pairs in A, {len(keys_b)} in B, none in both; compare two runs "
+            "of the same dataset"
+        )
     comparison.only_in_a, comparison.only_in_b = len(keys_a - keys_b), len(keys_b - keys_a)
+    comparison.metrics_only_in_a = [m for m in a.scores if m not in b.scores]
+    comparison.metrics_only_in_b = [m for m in b.scores if m not in a.scores]
     for metric in shared:
         comparison.metrics.append(_metric_delta(metric, a, b, comparison, alpha, seed))
     return comparison
@@ -170,14 +195,18 @@ def _metric_delta(
     metric: str, a: LoadedRun, b: LoadedRun, comparison: Comparison, alpha: float, seed: int
 ) -> MetricDelta:
     pairs = sorted(set(a.scores[metric]) & set(b.scores[metric]))
+    if not pairs:
+        raise ArtifactError(
+            f"metric {metric!r}: no sample is scored in both runs {_named(a)} and {_named(b)} "
+            f"({len(a.scores[metric])} in A, {len(b.scores[metric])} in B); re-score them on one dataset"
+        )
     left = [a.scores[metric][k] for k in pairs]
     right = [b.scores[metric][k] for k in pairs]
     binary = _is_binary(metric, a.summary) and all(r.passed is not None for r in left + right)
     higher = _higher_is_better(metric, a.summary)
     xs, ys = [r.score for r in left], [r.score for r in right]
-    low, high = paired_bootstrap_interval(xs, ys, seed=seed) if pairs else (0.0, 0.0)
+    low, high = paired_bootstrap_interval(xs, ys, seed=seed)
     regressions = fixes = 0
-    p_value = None
     if binary:
         for key, ra, rb in zip(pairs, left, right, strict=True):
             if ra.passed and not rb.passed:
@@ -186,19 +215,39 @@ def _metric_delta(
             elif rb.passed and not ra.passed:
                 fixes += 1
                 _keep(comparison.fixes, metric, key, a, b)
-        p_value = mcnemar_exact(regressions, fixes)
-        worse, better = (regressions, fixes) if higher else (fixes, regressions)
-        significant = p_value < alpha
-        verdict = _verdict(significant and worse > better, significant and better > worse)
+        down, up = regressions, fixes
     else:
-        drop = high < 0 if higher else low > 0
-        gain = low > 0 if higher else high < 0
-        verdict = _verdict(drop, gain)
+        down = sum(y < x for x, y in zip(xs, ys, strict=True))
+        up = sum(y > x for x, y in zip(xs, ys, strict=True))
+    # Sign test and McNemar are the same exact binomial test on the pairs that differ.
+    p_value = mcnemar_exact(down, up)
+    worse, better = (down, up) if higher else (up, down)
+    significant = p_value < alpha
+    dropped, gained = significant and worse > better, significant and better > worse
+    if not binary:  # the interval must agree: the mean moved, not just most pairs a little
+        dropped = dropped and (high < 0 if higher else low > 0)
+        gained = gained and (low > 0 if higher else high < 0)
     mean_a, mean_b = mean(xs), mean(ys)
     return MetricDelta(
         metric, binary, higher, len(pairs), mean_a, mean_b, mean_b - mean_a,
-        low, high, regressions, fixes, p_value, verdict,
+        low, high, regressions, fixes, p_value, _verdict(dropped, gained),
+        _too_few_note(down + up, alpha),
     )  # fmt: skip
+
+
+def _too_few_note(differing: int, alpha: float) -> str | None:
+    """Say so when ``differing`` pairs cannot reach ``p < alpha`` whatever their direction.
+
+    The smallest two-sided exact p with ``d`` differing pairs is ``2 / 2**d`` (all one way).
+    """
+    if differing == 0 or math.ldexp(1.0, 1 - differing) < alpha:
+        return None
+    pairs = f"{differing} pair{'s' if differing != 1 else ''}"
+    return f"{pairs} changed: too few for any change to be significant at α = {alpha:g}"
+
+
+def _named(run: LoadedRun) -> str:
+    return f"{run.facts.run_id} ({run.facts.path})"
 
 
 def _verdict(dropped: bool, gained: bool) -> str:

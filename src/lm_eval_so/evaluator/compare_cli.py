@@ -1,12 +1,14 @@
 """``lm-eval-so compare RUN_A RUN_B``: is candidate B worse than baseline A beyond noise?
 
 Prints the comparison (Markdown by default) or writes it with ``--out``. Exit codes: 0, or 1
-with ``--fail-on-regression`` when some metric dropped significantly; 2 for a bad run path.
+with ``--fail-on-regression`` when some metric dropped significantly; 2 for a bad run path,
+two runs with no sample or metric in common, or an ``--alpha`` outside (0, 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,12 +18,25 @@ from .compare import ALPHA, compare_runs
 from .compare_render import RENDERERS
 
 
+def significance_level(text: str) -> float:
+    """``--alpha``: a finite number strictly between 0 and 1 (argparse exits 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, exclusive (got {text!r})")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_a", metavar="RUN_A", help="baseline run directory")
     parser.add_argument("run_b", metavar="RUN_B", help="candidate run directory")
     parser.add_argument("--format", choices=["md", "html", "json"], default="md", help="output format")
     parser.add_argument("--out", metavar="PATH", help="write here instead of standard output")
-    parser.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
+    parser.add_argument(
+        "--alpha", type=significance_level, default=ALPHA, help=f"significance level (default {ALPHA})"
+    )
     parser.add_argument(
         "--fail-on-regression",
         action="store_true",

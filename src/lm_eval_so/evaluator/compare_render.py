@@ -38,6 +38,21 @@ def _clip(text: str | None, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_METHODS = "pass/fail metrics: McNemar exact test; continuous: sign test and paired bootstrap 95% CI"
+
+
+def _notes(c: Comparison) -> list[str]:
+    """What was not compared, and metrics whose pairs were too few to show any change."""
+    notes = []
+    if c.only_in_a or c.only_in_b:
+        notes.append(f"Unpaired samples: {c.only_in_a} only in A, {c.only_in_b} only in B (not compared).")
+    for side, names in (("A", c.metrics_only_in_a), ("B", c.metrics_only_in_b)):
+        if names:
+            notes.append(f"Metrics only in {side} (not compared): {', '.join(names)}.")
+    notes += [f"{m.name}: {m.note}." for m in c.metrics if m.note]
+    return notes
+
+
 def _delta_row(m: MetricDelta) -> list[str]:
     p = "-" if m.p_value is None else f"{m.p_value:.3g}"
     flips = f"{m.regressions} / {m.fixes}" if m.binary else "-"
@@ -77,14 +92,13 @@ def to_markdown(c: Comparison) -> str:
         f"## lm-eval-so compare: {_md(c.a.pipeline)}",
         "",
         f"Baseline **A** `{_md(c.a.run_id)}` vs candidate **B** `{_md(c.b.run_id)}`: {verdict} "
-        f"(α = {c.alpha:g}; pass/fail metrics: McNemar exact test, others: paired bootstrap 95% CI).",
+        f"(α = {c.alpha:g}; {_METHODS}).",
         "",
     ]
     header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p", "pass→fail / fail→pass", "pairs", "verdict"]
     lines += _table(header, [_delta_row(m) for m in c.metrics])
     lines += ["", *_table(["", "A", "B", "Δ"], _run_rows(c))]
-    if c.only_in_a or c.only_in_b:
-        lines += ["", f"Unpaired samples: {c.only_in_a} only in A, {c.only_in_b} only in B (not compared)."]
+    lines += [f"\n{_md(note)}" for note in _notes(c)]
     for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
         lines += ["", f"### {title}: {len(flips)}"]
         if flips:
@@ -120,7 +134,7 @@ def to_html(c: Comparison) -> str:
         + "</tr>"
         for m in c.metrics
     )
-    header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p (McNemar)", "pass→fail / fail→pass", "pairs"]
+    header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p (exact)", "pass→fail / fail→pass", "pairs"]
     header.append("verdict")
     head = "".join(f"<th>{e(h)}</th>" for h in header)
     run_rows = "".join("<tr>" + "".join(f"<td>{e(x)}</td>" for x in row) + "</tr>" for row in _run_rows(c))
@@ -136,11 +150,12 @@ def to_html(c: Comparison) -> str:
             f"<th>A output</th><th>B output</th></tr>{body}</table>"
         )
     verdict = "REGRESSED" if c.regressed else "no significant regression"
+    notes = "".join(f"<p>{e(note)}</p>" for note in _notes(c))
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>compare {e(c.a.pipeline)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{e(c.a.pipeline)}: {e(verdict)}</h1>"
         f"<p>A (baseline) <code>{e(c.a.run_id)}</code> vs B (candidate) <code>{e(c.b.run_id)}</code>, "
-        f"α = {c.alpha:g}</p><table><tr>{head}</tr>{metric_rows}</table>"
+        f"α = {c.alpha:g}; {e(_METHODS)}</p><table><tr>{head}</tr>{metric_rows}</table>{notes}"
         f"<table><tr><th></th><th>A</th><th>B</th><th>Δ</th></tr>{run_rows}</table>{''.join(sections)}"
         "</body></html>\n"
     )

@@ -2,6 +2,11 @@
 
 Every function accepts an empty input: means and spreads are 0 and intervals ``(0, 0)``, and
 the caller reports ``n == 0`` (thresholds on an empty metric fail with "no scores").
+
+No interval here claims a certainty the data cannot give. A bootstrap of one score, or of
+scores that are all the same, is a single point: resampling cannot invent a spread it never
+saw. Those cases get Hoeffding's interval instead when the score's range is known, and
+``ci_method = "none"`` (an interval of no width, which no confidence gate accepts) when not.
 """
 
 from __future__ import annotations
@@ -68,6 +73,26 @@ def normal_interval(
     return (clamped_low, clamped_high, (clamped_low, clamped_high) != (low, high))
 
 
+def hoeffding_interval(
+    values: Sequence[float], bounds: tuple[float, float], confidence: float = 0.95
+) -> tuple[float, float]:
+    """Distribution-free interval ``mean ± (b - a)·√(ln(2/α) / 2n)`` for scores in ``[a, b]``.
+
+    Hoeffding's inequality (W. Hoeffding, "Probability inequalities for sums of bounded random
+    variables", JASA 58, 1963, theorem 2) bounds ``P(|mean - μ| >= t)`` by
+    ``2·exp(-2n·t² / (b - a)²)`` for any distribution on ``[a, b]``, so the interval covers
+    the true mean with probability at least ``confidence`` at every ``n``: one score in 0..1
+    gives the whole range, five give ±0.61. Clamped to ``bounds``.
+    """
+    n = len(values)
+    if n == 0:
+        return (0.0, 0.0)
+    low, high = bounds
+    half = (high - low) * math.sqrt(math.log(2 / (1 - confidence)) / (2 * n))
+    centre = mean(values)
+    return (max(low, centre - half), min(high, centre + half))
+
+
 def percentiles(values: Sequence[float], qs: Sequence[float]) -> list[float]:
     """Several percentiles (``q`` in 0..100) with one sort; numpy's default linear method."""
     if not values:
@@ -98,7 +123,8 @@ class ScoreStats:
     std: float
     ci_low: float
     ci_high: float
-    # "wilson", "bootstrap", or for very large n "normal" / "normal-clamped" (bounds cut it)
+    # "wilson", "bootstrap", or for very large n "normal" / "normal-clamped" (bounds cut it);
+    # "hoeffding" or "none" when the scores show no spread to resample (see the module docstring)
     ci_method: str
 
 
@@ -111,15 +137,24 @@ def summarize(
 ) -> ScoreStats:
     """Mean, spread and 95% interval that fits the metric.
 
-    Pass/fail scores get the Wilson interval. Continuous scores get a seeded percentile
-    bootstrap, which respects skew and the score's bounds without assuming normality; above
-    ``MAX_BOOTSTRAP_N`` scores the sample mean is normal to well within the bootstrap's own
-    resampling noise, so the O(n) normal interval is used and says so in ``ci_method``.
+    Pass/fail scores get the Wilson interval (E. B. Wilson, JASA 22, 1927), which has width
+    at every n >= 1. Continuous scores get a seeded percentile bootstrap (B. Efron, "Bootstrap
+    methods", Annals of Statistics 7, 1979), which respects skew and the score's bounds
+    without assuming normality; above ``MAX_BOOTSTRAP_N`` scores the sample mean is normal to
+    well within the bootstrap's own resampling noise, so the O(n) normal interval is used and
+    says so in ``ci_method``. Continuous scores with no spread (one score, or all equal) get
+    :func:`hoeffding_interval` when ``bounds`` are known, else ``"none"``: a point is not an
+    interval.
     """
     centre, spread = mean(scores), std(scores)
     if binary:
         low, high = wilson_interval(centre * len(scores), len(scores))
         return ScoreStats(len(scores), centre, spread, low, high, "wilson")
+    if scores and max(scores) == min(scores):
+        if bounds is None:
+            return ScoreStats(len(scores), centre, spread, centre, centre, "none")
+        low, high = hoeffding_interval(scores, bounds)
+        return ScoreStats(len(scores), centre, spread, low, high, "hoeffding")
     if 0 < len(scores) <= MAX_BOOTSTRAP_N:
         low, high = bootstrap_mean_interval(scores, seed=seed)
         return ScoreStats(len(scores), centre, spread, low, high, "bootstrap")

@@ -16,6 +16,15 @@ from ..common.records import MetricSummary, ThresholdOutcome
 # come out an ulp away. Comparing with this tolerance makes "mean == min" pass.
 _TOLERANCE = 1e-12
 
+#: Fewest samples on which a confidence gate decides; below it the gate is inconclusive.
+#: The 95% intervals are approximations whose coverage falls short of 95% at small n: the
+#: Wilson interval at 3 of 3 passes reaches down to 0.44 where the exact (Clopper-Pearson)
+#: bound is 0.29, and a bootstrap of a handful of scores sees only the spread it happened to
+#: draw (Brown, Cai & DasGupta, "Interval estimation for a binomial proportion", Statistical
+#: Science 16, 2001; Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 13).
+#: From 10 samples the Wilson lower bound at all passes (0.72) is within 0.03 of the exact one.
+MIN_CONFIDENCE_SAMPLES = 10
+
 
 @dataclass(frozen=True)
 class RunFigures:
@@ -27,6 +36,7 @@ class RunFigures:
     cost_usd: float | None
     latency_p95_ms: float
     model: str | None = None
+    n_usage_unknown: int = 0  # results whose server reported no token usage
 
     @property
     def n_ok(self) -> int:
@@ -70,28 +80,56 @@ def _confidence_outcome(
 
     An interval that touches the bound counts as clearing it (the same ``>=`` as point gates).
     Anything else is inconclusive: the data cannot tell, and ``threshold.inconclusive`` decides.
+    So is an interval that cannot express doubt: fewer than :data:`MIN_CONFIDENCE_SAMPLES`
+    samples, or no width at all (see :func:`unable_to_decide`).
     """
     low, high = stats.ci_low, stats.ci_high
     interval = f"95% CI [{low:.4g}, {high:.4g}] ({stats.ci_method}), mean {stats.mean:.4g}, n={stats.n}"
+    cannot = unable_to_decide(stats)
     # (side, bound, the interval clears it, the interval lies entirely beyond it)
     bounds = []
     if (lo := threshold.min) is not None:
         bounds.append(("min", lo, low >= lo - _TOLERANCE, high < lo - _TOLERANCE))
     if (hi := threshold.max) is not None:
         bounds.append(("max", hi, high <= hi + _TOLERANCE, low > hi + _TOLERANCE))
+    straddled = next(
+        ((side, bound) for side, bound, clears, beyond in bounds if not (clears or beyond)), None
+    )
+    if cannot is not None:  # whatever the interval says, it cannot decide
+        why = f"{cannot} ({interval})"
+        if straddled is not None:
+            why = f"the interval straddles the {straddled[0]}imum {straddled[1]:g} ({interval}), and {cannot}"
+        return _inconclusive(outcome, threshold, why, "add samples to decide")
     for side, bound, _, beyond in bounds:
         if beyond:
             where = "below the minimum" if side == "min" else "above the maximum"
             reason = f"the whole interval is {where} {bound:g}: {interval}"
             return outcome.model_copy(update={"reason": reason})
-    if all(clears for _, _, clears, _ in bounds):
+    if straddled is None:
         return outcome.model_copy(update={"passed": True, "status": "passed", "reason": None})
-    side, bound = next((side, bound) for side, bound, clears, _ in bounds if not clears)
+    why = f"the interval straddles the {straddled[0]}imum {straddled[1]:g} ({interval})"
+    return _inconclusive(outcome, threshold, why, "more samples or repeats narrow the interval")
+
+
+def unable_to_decide(stats: MetricSummary) -> str | None:
+    """Why ``stats``' interval cannot decide a confidence gate, or None when it can.
+
+    Samples, not scores, are counted: repeats of one sample are not independent draws.
+    """
+    samples = -(-stats.n // (stats.repeats or 1))
+    if samples < MIN_CONFIDENCE_SAMPLES:
+        plural = "s are" if samples != 1 else " is"
+        return f"{samples} sample{plural} fewer than the {MIN_CONFIDENCE_SAMPLES} a confidence gate needs"
+    if stats.ci_method == "none" or stats.ci_high - stats.ci_low <= 0:
+        return "the interval has no width, so it cannot express doubt"
+    return None
+
+
+def _inconclusive(outcome: ThresholdOutcome, threshold: Threshold, why: str, advice: str) -> ThresholdOutcome:
     counted = threshold.inconclusive == "pass"
     reason = (
-        f"inconclusive: the interval straddles the {side}imum {bound:g} ({interval}); "
-        f"counted as {'passed' if counted else 'failed'} (inconclusive: {threshold.inconclusive}); "
-        "more samples or repeats narrow the interval"
+        f"inconclusive: {why}; counted as {'passed' if counted else 'failed'} "
+        f"(inconclusive: {threshold.inconclusive}); {advice}"
     )
     return outcome.model_copy(update={"passed": counted, "status": "inconclusive", "reason": reason})
 
@@ -125,6 +163,11 @@ def _limit_value(name: str, run: RunFigures) -> tuple[float | None, str]:
     if name == "cost_usd":
         if run.cost_usd is None:
             model = repr(run.model) if run.model else "(unknown)"
+            if run.n_usage_unknown:
+                return None, (
+                    f"cost unknown: {run.n_usage_unknown} of {run.n_results} results reported "
+                    "no token usage, so what they cost cannot be known"
+                )
             return None, f"cost unknown: no pricing for model {model}; set runner.pricing"
         return run.cost_usd, ""
     if name == "latency_p95_ms":
