@@ -69,6 +69,28 @@ def test_a_backend_that_returns_a_string_is_caught() -> None:
         check_backend(NotACompletion, [sample("hi")], registered=False)
 
 
+class ForgetsTheBase(Upper):
+    def identity(self) -> dict[str, object]:
+        return {"endpoint": "http://h:1/v1"}
+
+
+class UnserialisableIdentity(Upper):
+    def identity(self) -> dict[str, object]:
+        return {**super().identity(), "weights": object()}
+
+
+@pytest.mark.parametrize(
+    ("cls", "rule"),
+    [
+        (ForgetsTheBase, r"ForgetsTheBase: identity\(\) must keep the base identity"),
+        (UnserialisableIdentity, r"UnserialisableIdentity: identity\(\) must be JSON-serialisable"),
+    ],
+)
+def test_a_backend_identity_that_breaks_the_cache_key_is_caught(cls: type[Backend], rule: str) -> None:
+    with pytest.raises(ConformanceError, match=rule):
+        check_backend(cls, [sample("hi")], registered=False)
+
+
 def test_an_unregistered_backend_is_caught() -> None:
     with pytest.raises(ConformanceError, match=r"lm_eval_so.backends:upper_test: unknown backend"):
         check_backend(Upper, [sample("hi")])

@@ -89,3 +89,45 @@ def test_options_are_validated(tmp_path: Path) -> None:
         LlamaCppOptions.model_validate({"n_ctx": 0})
     with pytest.raises(ValueError, match="extra"):
         LlamaCppOptions.model_validate({"n_ctxx": 512})
+
+
+def test_the_cache_identity_is_the_weights_content_not_the_file_name(tmp_path: Path) -> None:
+    import asyncio
+    import hashlib
+    import shutil
+
+    from lm_eval_so.runner.backends.llamacpp_support import packaged_model_path
+    from lm_eval_so.runner.factory import create_backend
+
+    packaged = packaged_model_path()
+    renamed = tmp_path / "renamed.gguf"
+    shutil.copyfile(packaged, renamed)
+
+    async def identity(model: str | None) -> dict[str, object]:
+        config = make_config(tmp_path, backend="llamacpp", model=model)
+        backend = create_backend(config)
+        await backend.start()
+        try:
+            return backend.identity()
+        finally:
+            await backend.aclose()
+
+    default, copy = asyncio.run(identity(None)), asyncio.run(identity(str(renamed)))
+    expected = hashlib.sha256(packaged.read_bytes()).hexdigest()
+    assert default["weights_sha256"] == copy["weights_sha256"] == expected
+    assert default["model"] != copy["model"]  # the names differ; the weights decide
+
+
+def test_file_sha256_follows_the_content(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from lm_eval_so.runner.backends.llamacpp_support import file_sha256
+
+    path = tmp_path / "w.gguf"
+    path.write_bytes(b"first weights")
+    first = file_sha256(path)
+    path.write_bytes(b"other weights")
+    os.utime(path, ns=(1, 1))  # a new mtime, as any rewrite gives
+    assert first == hashlib.sha256(b"first weights").hexdigest()
+    assert file_sha256(path) == hashlib.sha256(b"other weights").hexdigest()

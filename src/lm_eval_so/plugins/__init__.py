@@ -30,7 +30,16 @@ from ..common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
 from ..evaluator.metrics.base import Metric, MetricScore
 from ..evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
 from ..generator.sources import Source, SourceRow, read_text
-from ..runner.backends.base import Backend, BackendContext, Completion, Mode, NoOptions, Request
+from ..runner.backends.base import (
+    Backend,
+    BackendContext,
+    Completion,
+    EmptyAnswer,
+    Mode,
+    NoOptions,
+    Request,
+    answer_text,
+)
 
 __all__ = [
     "KINDS",
@@ -40,6 +49,7 @@ __all__ = [
     "Completion",
     "DatasetError",
     "DatasetSample",
+    "EmptyAnswer",
     "ErrorInfo",
     "Kind",
     "Message",
@@ -62,6 +72,7 @@ __all__ = [
     "SourceRow",
     "Summary",
     "Usage",
+    "answer_text",
     "read_text",
     "registry",
 ]

@@ -126,9 +126,25 @@ def check_backend(
 async def _complete_all(backend: Backend, requests: list[Request]) -> list[Completion]:
     await backend.start()
     try:
+        _check_identity(type(backend), backend.identity())
         return [await backend.complete(request) for request in requests]
     finally:
         await backend.aclose()
+
+
+def _check_identity(cls: type[Backend], identity: object) -> None:
+    """The cache key's part from the backend: a JSON-serialisable dict naming backend and model."""
+    _require(isinstance(identity, dict), cls, "identity() must return a dict (it is part of the cache key)")
+    assert isinstance(identity, dict)  # for the type checker
+    _require(
+        identity.get("backend") == cls.name,
+        cls,
+        "identity() must keep the base identity (call super().identity() and add to it)",
+    )
+    try:
+        json.dumps(identity, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        _require(False, cls, f"identity() must be JSON-serialisable ({exc})")
 
 
 def _check_completion(cls: type[Backend], completion: object) -> None:
