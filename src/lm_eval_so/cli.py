@@ -34,7 +34,7 @@ def _run_command(args: argparse.Namespace) -> int:
     if pipeline is None:
         if args.resume is None:
             raise ConfigError("run: give the pipeline.yaml (or --resume RUN_DIR)")
-        from .runner.stage import original_config_path
+        from .common.provenance import original_config_path
 
         pipeline = original_config_path(args.resume)
     result = run_pipeline(
@@ -49,7 +49,7 @@ def _run_command(args: argparse.Namespace) -> int:
         if not result.plan.ready:
             print("dry run: NOT READY: the run would fail to start (see credentials above)")
             return EXIT_USAGE
-        print("dry run: no model was called, nothing was written")
+        print(dry_run_note(result.plan.imports_code))
         return EXIT_OK
     assert result.summary is not None and result.run_dir is not None
     info(format_summary(result.summary))
@@ -104,6 +104,14 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="override one field, e.g. --set runner.params.temperature=0.7 (repeatable)",
     )
     parser.set_defaults(handler=_run_command)
+
+
+def dry_run_note(imported_code: bool) -> str:
+    """What a dry run did, truthfully: it writes nothing, but checking code means importing it."""
+    note = "dry run: no model was called, no dataset or run was written"
+    if imported_code:
+        note += "; the modules named by `function:` were imported (their top-level code ran) to check them"
+    return note
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:

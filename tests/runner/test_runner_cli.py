@@ -58,7 +58,7 @@ def test_failed_calls_are_results_not_a_failed_command(fake_openai: ServerThread
     assert proc.returncode == 0, proc.stderr
     assert "2 results (0 from cache), 2 errors" in proc.stderr
     manifest = json.loads((Path(proc.stdout.strip()) / "manifest.json").read_text())
-    assert manifest["status"] == "completed"
+    assert manifest["status"] == "unscored"  # every result is in; the evaluator has not run
 
 
 def test_a_missing_key_is_one_clean_line_and_exit_2(tmp_path: Path) -> None:

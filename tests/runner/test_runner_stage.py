@@ -41,7 +41,7 @@ def test_a_run_directory_with_config_manifest_and_results(fake_openai: ServerThr
     assert yaml.safe_load(run.config.read_text())["runner"]["model"] == "gpt-4o-mini"
 
     manifest = read_model(run.manifest, RunManifest)
-    assert manifest.status == "completed"
+    assert manifest.status == "unscored"  # the runner stage alone: results in, not scored yet
     assert manifest.run_id == run.run_id and manifest.pipeline == "runner_test"
     assert manifest.config_hash == config.config_hash()
     assert manifest.dataset["id"] == "runner_ds" and manifest.dataset["n_samples"] == 4

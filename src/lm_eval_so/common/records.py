@@ -203,5 +203,8 @@ class RunManifest(Record):
     timings: dict[str, StageTiming] = Field(default_factory=dict)
     counts: dict[str, int] = Field(default_factory=dict)
     # "interrupted": stopped (Ctrl-C) before the end, resumable; "budget_exhausted": stopped
-    # by runner.max_cost_usd, keeping what finished.
-    status: Literal["running", "completed", "failed", "interrupted", "budget_exhausted"] = "running"
+    # by runner.max_cost_usd, keeping what finished; "unscored": every result is in but the
+    # evaluator has not finished (or was killed): --resume scores it; "completed": scored.
+    status: Literal["running", "unscored", "completed", "failed", "interrupted", "budget_exhausted"] = (
+        "running"
+    )

@@ -177,27 +177,66 @@ def write_jsonl(path: Path, records: Iterable[BaseModel]) -> int:
 # --------------------------------------------------------------------------- layout
 
 
+RUN_LOCK = ".run.lock"
+RESCORES = "rescores"
+
+
 @dataclass(frozen=True)
 class RunDir:
-    """Paths inside one run directory."""
+    """Paths inside one run directory.
+
+    A re-score of a finished run (other metrics or thresholds) is a ``RunDir`` of its own under
+    ``<run>/rescores/``: it reads the run's results and manifest (``source``) and writes its
+    scores, summary and reports beside them, never over them.
+    """
 
     path: Path
+    source: Path | None = None  # for a re-score: the run whose results are scored
 
     @property
     def run_id(self) -> str:
-        return self.path.name
+        return (self.source or self.path).name
 
     @property
     def config(self) -> Path:
-        return self.path / "pipeline.yaml"
+        return (self.source or self.path) / "pipeline.yaml"
 
     @property
     def manifest(self) -> Path:
-        return self.path / "manifest.json"
+        return (self.source or self.path) / "manifest.json"
 
     @property
     def results(self) -> Path:
-        return self.path / "results.jsonl"
+        return (self.source or self.path) / "results.jsonl"
+
+    @property
+    def is_rescore(self) -> bool:
+        return self.source is not None
+
+    def new_rescore(self, config_hash: str) -> RunDir:
+        """A fresh directory ``rescores/<utc>-<hash8>`` for scoring this run once more."""
+        root = self.path / RESCORES
+        root.mkdir(parents=True, exist_ok=True)
+        base = f"{utc_now().strftime('%Y%m%dT%H%M%SZ')}-{config_hash[:8]}"
+        for attempt in range(1, 10_000):
+            name = base if attempt == 1 else f"{base}-{attempt}"
+            try:
+                (root / name).mkdir()
+            except FileExistsError:
+                continue
+            return RunDir(root / name, source=self.path)
+        raise ArtifactError(f"{root}: cannot create a new re-score directory for {base}")
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the temporary siblings an interrupted atomic write left (``.<name>.*.tmp``).
+
+        Call only while holding :func:`run_lock`: then no other process is writing here.
+        """
+        removed = []
+        for stale in self.path.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+        return removed
 
     @property
     def scores(self) -> Path:
@@ -270,3 +309,35 @@ class Workspace:
         if not self.runs_dir.is_dir():
             return []
         return [RunDir(p) for p in sorted(self.runs_dir.iterdir()) if p.is_dir()]
+
+
+@contextmanager
+def run_lock(run: RunDir) -> Iterator[None]:
+    """Hold the run's OS lock (released by the kernel if the process dies) while it is written.
+
+    Raises :class:`ArtifactError` when another process holds it: that run is in progress.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(run.path / RUN_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ArtifactError(f"{run.path}: the run is in progress in another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def run_in_progress(run: RunDir) -> bool:
+    """True while some process holds ``run``'s lock."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(run.path / RUN_LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False

@@ -1,8 +1,10 @@
 """Score an existing run on its own: ``python -m lm_eval_so.evaluator.cli RUN_DIR``.
 
-By default the config is the run's resolved ``pipeline.yaml`` and the dataset path comes from
-its ``manifest.json``; ``--config`` re-scores the run with other metrics or thresholds.
-Prints the summary on stderr and the run directory on stdout.
+By default the config is the run's resolved ``pipeline.yaml`` (modules resolved next to the
+original pipeline) and the dataset path comes from its ``manifest.json``; ``--config`` scores
+the run with other metrics or thresholds. A run that was scored already is never rewritten:
+the new scores, summary and reports go to ``RUN_DIR/rescores/<utc>-<hash>/``. Prints the
+summary on stderr and the directory written on stdout.
 Exit codes: 0 thresholds met, 1 not met, 2 usage, config or artifact error.
 """
 
@@ -15,9 +17,10 @@ from pathlib import Path
 from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, info, standalone_main
 from ..common.config import load_config
 from ..common.errors import ArtifactError
+from ..common.provenance import load_run_config
 from ..common.records import RunManifest, Summary
 from ..common.workspace import RunDir, read_model
-from .evaluate import evaluate_run
+from .evaluate import evaluate_run, is_scored
 from .reports.wording import cache_phrase, cost_phrase, tokens_phrase
 
 
@@ -43,11 +46,17 @@ def run(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else run_dir.config
     if not config_path.exists():
         raise ArtifactError(f"{config_path}: not found; pass --config PIPELINE_YAML")
-    config = load_config(config_path)
+    # The run's own copy resolves modules next to the original pipeline.yaml, as the run did.
+    config = load_config(config_path) if args.config else load_run_config(run_dir.path)
     dataset = Path(args.dataset) if args.dataset else dataset_from_manifest(run_dir)
-    summary = evaluate_run(config, run_dir, dataset, run_id=run_dir.run_id)
+    # A scored run is history: scoring it again (other metrics, other thresholds) writes beside
+    # it, in rescores/<utc>-<hash>/, and never over its summary, reports or manifest.
+    target = run_dir.new_rescore(config.config_hash()) if is_scored(run_dir) else run_dir
+    summary = evaluate_run(config, target, dataset, run_id=run_dir.run_id)
     info(format_summary(summary))
-    print(run_dir.path)
+    if target.is_rescore:
+        info(f"re-scored beside the run (its own summary is unchanged): {target.path}")
+    print(target.path)
     return EXIT_OK if summary.passed else EXIT_THRESHOLDS
 
 

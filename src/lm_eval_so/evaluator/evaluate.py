@@ -37,6 +37,7 @@ from ..common.workspace import (
     iso_now,
     iter_jsonl,
     read_model,
+    run_lock,
 )
 from .dataset_index import DatasetIndex
 from .metrics import Metric, MetricContext, build_metric
@@ -65,9 +66,17 @@ def evaluate_run(
 
 
 def _evaluate(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: str) -> Summary:
-    started_at, clock = iso_now(), time.perf_counter()
     if not run.path.is_dir():
         raise ArtifactError(f"{run.path}: no such run directory")
+    # Scoring holds the run's lock, as running does: nobody else writes here meanwhile, so a
+    # temporary file found now was left by an interrupted write and can go.
+    with run_lock(run):
+        run.remove_stale_temp_files()
+        return _score_and_report(config, run, dataset_path, run_id)
+
+
+def _score_and_report(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: str) -> Summary:
+    started_at, clock = iso_now(), time.perf_counter()
     metric_context = MetricContext(base_dir=config.base_dir, seed=config.seed)
     metrics = {m.key: build_metric(m, metric_context) for m in config.evaluator.metrics}
     with ExitStack() as stack:
@@ -92,9 +101,19 @@ def _evaluate(config: PipelineConfig, run: RunDir, dataset_path: Path, run_id: s
         context = manifest.model_dump(mode="json") if manifest else _context(config, model)
         rows = RunRows(run.results, run.scores, samples, list(metrics), tally.failed)
         write_reports(config.evaluator.report.formats, ReportData(summary, rows, context), run)
-    if manifest is not None:
+    if manifest is not None and not run.is_rescore:  # a re-score never rewrites the run's record
         _finish_manifest(run, manifest, started_at, time.perf_counter() - clock)
     return summary
+
+
+def is_scored(run: RunDir) -> bool:
+    """True when the evaluator finished scoring ``run`` (its manifest records the evaluate stage)."""
+    if not (run.summary.exists() and run.manifest.exists()):
+        return False
+    try:
+        return "evaluate" in read_model(run.manifest, RunManifest).timings
+    except ArtifactError:
+        return False
 
 
 def _score_records(run: RunDir, tally: RunTally) -> Callable[[], Iterator[ScoreRecord]] | None:
@@ -179,9 +198,9 @@ def score_one(key: str, metric: Metric, sample: DatasetSample, result: RunResult
         )
     try:
         got = metric.score(sample, result)
-    except LmEvalError:
+    except (LmEvalError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # a plugin's bug: say which metric and sample, keep the cause
+    except BaseException as exc:  # a plugin's bug (even sys.exit()): say which metric and sample
         raise PluginError(
             f"metric {key!r} failed on sample {sample.id!r}: {type(exc).__name__}: {exc}"
         ) from exc

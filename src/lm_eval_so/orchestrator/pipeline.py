@@ -170,4 +170,5 @@ def make_plan(cfg: PipelineConfig, workspace: Workspace, built: BuiltDataset) ->
         est_cost_usd=estimate.cost_usd,
         max_cost_usd=cfg.runner.max_cost_usd,
         cache=cache_mode(cfg.runner, backend_class(cfg)),
+        imports_code=cfg.runner.backend == "python" or any(m.type == "python" for m in cfg.evaluator.metrics),
     )

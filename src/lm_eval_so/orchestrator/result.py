@@ -38,6 +38,7 @@ class Plan:
     est_cost_usd: float | None = None
     max_cost_usd: float | None = None
     cache: str = "read_write"  # the response cache mode the run would use
+    imports_code: bool = False  # checking the plan imported user code (python backend/metric)
 
     @property
     def ready(self) -> bool:

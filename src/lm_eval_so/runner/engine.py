@@ -26,7 +26,7 @@ from ..common.config import PipelineConfig
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
 from ..common.workspace import JsonlWriter, iter_jsonl
-from .backends.base import Backend, Completion, Request
+from .backends.base import Backend, Completion, Request, check_answer, storable
 from .cache import CacheMiss, KeyMaker, ResponseCache, cache_mode
 from .factory import create_backend
 from .limits import Budget, RateLimiter, budget_pricing, completion_budget, estimate_prompt_tokens
@@ -273,8 +273,11 @@ class _Caller:
 
     async def _once(self, request: Request) -> Completion:
         if self.timeout is None:
-            return await self.backend.complete(request)
-        return await with_deadline(self.backend.complete(request), self.timeout)
+            completion = await self.backend.complete(request)
+        else:
+            completion = await with_deadline(self.backend.complete(request), self.timeout)
+        # Whatever a backend returns for one sample becomes that sample's result or error.
+        return check_answer(completion)
 
     def _success(
         self,
@@ -327,7 +330,7 @@ class _Caller:
 
     def _error_info(self, exc: Exception) -> ErrorInfo:
         kind = "Timeout" if isinstance(exc, CallTimeout) else type(exc).__name__
-        message = str(exc) or repr(exc)
+        message = storable(str(exc) or repr(exc)) or ""
         status = getattr(exc, "status_code", None)
         return ErrorInfo.model_construct(
             type=kind,

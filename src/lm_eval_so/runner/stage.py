@@ -2,8 +2,9 @@
 
 The backend is checked before anything is written, so a missing key leaves no run directory.
 The run directory then gets the redacted config, a manifest saying "running", the streamed
-results, and finally the manifest with counts, timing and status ("completed", "failed",
-"interrupted" or "budget_exhausted"; a kill -9 leaves "running").
+results, and finally the manifest with counts, timing and status ("unscored" until the
+evaluator has scored it, then "completed"; "failed", "interrupted" or "budget_exhausted";
+a kill -9 leaves "running", or "unscored" when it came while scoring).
 
 While a run executes it holds an OS lock on ``<run>/.run.lock`` (released by the kernel if the
 process dies), so a resume can tell an interrupted run from one still going in another process.
@@ -12,20 +13,16 @@ process dies), so a resume can tell an interrupted run from one still going in a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from filelock import FileLock, Timeout
-
 from ..common.config import PipelineConfig
 from ..common.errors import ArtifactError, ConfigError
-from ..common.provenance import COPY_HEADER, config_snapshot, config_yaml, package_versions, redactor_for
+from ..common.provenance import config_snapshot, config_yaml, package_versions, redactor_for
 from ..common.records import DatasetManifest, DatasetSample, RunManifest, StageTiming
 from ..common.redact import Redactor
 from ..common.registry import plugin_versions
@@ -37,13 +34,14 @@ from ..common.workspace import (
     iso_now,
     iter_jsonl,
     read_model,
+    run_in_progress,
+    run_lock,
 )
 from .engine import OnResult, RunnerStats, run_samples
 from .factory import check_backend
 from .progress import progress_reporter
 
-RUN_LOCK = ".run.lock"
-Status = Literal["completed", "failed", "interrupted", "budget_exhausted"]
+Status = Literal["unscored", "failed", "interrupted", "budget_exhausted"]
 
 
 @dataclass
@@ -77,7 +75,7 @@ async def run_stage(
         run = workspace.new_run(config.name, config.config_hash())
         atomic_write_text(run.config, config_yaml(config, redactor))
         manifest = _manifest(config, run, dataset, redactor)
-    with _run_lock(run):
+    with run_lock(run):
         atomic_write_json(run.manifest, manifest)
         return await _execute(config, dataset_path, workspace, run, manifest, redactor, on_result)
 
@@ -125,7 +123,9 @@ async def _execute(
     }
     if manifest.model is None:
         manifest.model = stats.backend.get("model")
-    _finish(manifest, run, started, "budget_exhausted" if stats.stopped else "completed")
+    # "unscored": every result is in; the evaluator marks the run "completed" once it is scored,
+    # so a kill -9 while scoring leaves a status that says so, and --resume finishes it.
+    _finish(manifest, run, started, "budget_exhausted" if stats.stopped else "unscored")
     return RunOutcome(run=run, stats=stats)
 
 
@@ -146,30 +146,6 @@ def _resumable_manifest(config: PipelineConfig, run: RunDir, dataset: dict[str, 
     return manifest
 
 
-@contextlib.contextmanager
-def _run_lock(run: RunDir) -> Iterator[None]:
-    lock = FileLock(str(run.path / RUN_LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise ArtifactError(f"{run.path}: the run is in progress in another process") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def run_in_progress(run: RunDir) -> bool:
-    """True while some process runs (holds the lock of) ``run``."""
-    lock = FileLock(str(run.path / RUN_LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return True
-    lock.release()
-    return False
-
-
 def find_resumable(workspace: Workspace, config: PipelineConfig) -> RunDir | None:
     """The newest unfinished run of this exact config that no process is running, if any."""
     key = config.config_hash()
@@ -180,7 +156,7 @@ def find_resumable(workspace: Workspace, config: PipelineConfig) -> RunDir | Non
             manifest = read_model(run.manifest, RunManifest)
         except ArtifactError:
             continue
-        unfinished = manifest.status in ("running", "interrupted")
+        unfinished = manifest.status in ("running", "interrupted", "unscored")
         if manifest.config_hash == key and unfinished and not run_in_progress(run):
             return run
     return None
@@ -257,23 +233,6 @@ def _finish(manifest: RunManifest, run: RunDir, started: float, status: Status) 
     timing.seconds = round((timing.seconds or 0.0) + time.perf_counter() - started, 3)
     manifest.status = status
     atomic_write_json(run.manifest, manifest)
-
-
-def original_config_path(run_dir: str | Path) -> Path:
-    """The pipeline.yaml a run was made from, read from the header of its resolved copy."""
-    copy = Path(run_dir) / "pipeline.yaml"
-    try:
-        first = copy.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError):
-        raise ArtifactError(f"{run_dir}: not a run directory (no pipeline.yaml)") from None
-    if first.startswith(COPY_HEADER):
-        source = Path(first[len(COPY_HEADER) :].strip())
-        if source.is_file():
-            return source
-    raise ArtifactError(
-        f"{run_dir}: cannot tell which pipeline.yaml made this run; "
-        "give it: lm-eval-so run PIPELINE --resume RUN_DIR"
-    )
 
 
 def stopped_early(run_dir: str | Path) -> str | None:

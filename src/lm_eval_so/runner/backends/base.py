@@ -63,6 +63,43 @@ class EmptyAnswer(Exception):
         super().__init__(f"{what} ({reason})")
 
 
+class InvalidAnswer(Exception):
+    """The answer cannot be stored as text: not a ``str``, or not valid Unicode.
+
+    A lone UTF-16 surrogate (``"\\ud800"`` in a JSON reply, or a Python app returning one)
+    cannot be written as UTF-8. It is this sample's error; the run goes on.
+    """
+
+
+def check_answer(completion: Completion) -> Completion:
+    """Raise :class:`InvalidAnswer` unless ``completion.text`` is storable text.
+
+    Server-given names (``model``, ``finish_reason``) that are not valid text are repaired
+    with backslash escapes rather than failing the sample: they only label the answer.
+    """
+    text = completion.text
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"the backend returned a {type(text).__name__} as the answer's text, not a str")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidAnswer(
+                f"the answer is not valid Unicode text: {exc.reason} {text[exc.start]!a} "
+                f"at character {exc.start} of {len(text)}"
+            ) from None
+    completion.model = storable(completion.model)
+    completion.finish_reason = storable(completion.finish_reason)
+    return completion
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates) written as ``\\udxxx``."""
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def answer_text(content: Any, finish_reason: str | None) -> str:
     """The answer's text; :class:`EmptyAnswer` when there is none (``None``)."""
     if content is None:

@@ -67,13 +67,22 @@ class PythonBackend(Backend):
         if self._function is None:
             raise RuntimeError("PythonBackend.start() was not awaited")
         call = functools.partial(self._function, *self._args(request), **self._kwargs(request))
-        if self._is_async:
-            returned = await call()
-        else:
-            assert self._executor is not None
-            returned = await asyncio.get_running_loop().run_in_executor(self._executor, call)
-            if inspect.isawaitable(returned):  # a sync wrapper around a coroutine
-                returned = await returned
+        try:
+            if self._is_async:
+                returned = await call()
+            else:
+                assert self._executor is not None
+                returned = await asyncio.get_running_loop().run_in_executor(self._executor, call)
+                if inspect.isawaitable(returned):  # a sync wrapper around a coroutine
+                    returned = await returned
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise  # the user's Ctrl-C, or the run being cancelled: not the app's answer
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                raise
+            # sys.exit() (or another BaseException) inside the app under test must not end
+            # the whole run: it is this sample's error.
+            raise AppExit(self.config.function or "", exc) from exc
         return to_completion(returned, self.config.function or "")
 
     def _args(self, request: Request) -> tuple[Any, ...]:
@@ -96,6 +105,13 @@ class PythonBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "function": self.config.function}
+
+
+class AppExit(Exception):
+    """The app under test raised ``SystemExit`` (or another non-``Exception``) for one sample."""
+
+    def __init__(self, spec: str, exc: BaseException) -> None:
+        super().__init__(f"{spec} raised {type(exc).__name__}({exc!s}); the run went on without it")
 
 
 def _is_async(function: Callable[..., Any]) -> bool:

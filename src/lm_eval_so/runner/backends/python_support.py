@@ -6,13 +6,13 @@ import hashlib
 import importlib
 import inspect
 import marshal
-import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ...common.errors import BackendError
+from ...common.modules import add_pipeline_dir
 from ...common.records import Usage
 from .base import Completion, EmptyAnswer, Request
 
@@ -37,10 +37,7 @@ def import_function(spec: str | None, base_dir: Path) -> Callable[..., Any]:
             f"runner.function: the python backend needs `function: package.module:function` (got {spec!r})"
         )
     module_name, _, attr_path = spec.partition(":")
-    # The user's app usually sits next to pipeline.yaml or in the working directory.
-    for folder in (str(base_dir), os.getcwd()):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+    add_pipeline_dir(base_dir)
     try:
         target: Any = importlib.import_module(module_name)
     except Exception as exc:  # any failure inside the user's module is a setup error
