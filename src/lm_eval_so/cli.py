@@ -183,11 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
     set_quiet(args.quiet)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="lm-eval-so: %(message)s",
-        stream=sys.stderr,
-    )
+    # Third-party loggers stay at WARNING: an HTTP library logs request URLs at INFO, and a
+    # URL may carry what it should not. Only lm-eval-so's own progress logs at INFO.
+    logging.basicConfig(level=logging.WARNING, format="lm-eval-so: %(message)s", stream=sys.stderr)
+    logging.getLogger("lm_eval_so").setLevel(logging.WARNING if args.quiet else logging.INFO)
     return guarded(lambda: int(args.handler(args)))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..common.cli_support import EXIT_OK, info, standalone_main
 from ..common.config import load_config
+from ..common.secrets import check_prompts_hold_no_secret
 from ..common.workspace import Workspace
 from .generate import generate_dataset
 
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.pipeline))
+    check_prompts_hold_no_secret(config)  # prompts are stored in clear in dataset.jsonl
     workspace = Workspace(args.workspace_dir if args.workspace_dir else config.workspace)
     ref = generate_dataset(config, workspace)
     state = "reused" if ref.reused else "created"

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..common.config import PipelineConfig, load_config
 from ..common.errors import BackendError, ConfigError
+from ..common.secrets import check_prompts_hold_no_secret
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
 from ..generator import build_dataset, generate_dataset
@@ -42,6 +43,7 @@ def prepare(
     if missing:
         where = loaded.path.name if loaded.path else "config"
         raise ConfigError(f"{where}: requires_env: {', '.join(missing)} not set")
+    check_prompts_hold_no_secret(loaded)
     return loaded, Workspace(workspace_dir if workspace_dir is not None else loaded.workspace)
 
 

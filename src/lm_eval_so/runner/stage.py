@@ -26,6 +26,7 @@ from ..common.provenance import config_snapshot, config_yaml, package_versions, 
 from ..common.records import DatasetManifest, DatasetSample, RunManifest, StageTiming
 from ..common.redact import Redactor
 from ..common.registry import plugin_versions
+from ..common.secrets import check_prompts_hold_no_secret
 from ..common.workspace import (
     RunDir,
     Workspace,
@@ -66,6 +67,7 @@ async def run_stage(
     dataset_path = dataset_file(Path(dataset_path)).resolve()
     dataset = dataset_info(dataset_path)
     check_backend(config)
+    check_prompts_hold_no_secret(config)
     redactor = redactor_for(config, extra=(_api_key_value(config),))
 
     if resume is not None:
