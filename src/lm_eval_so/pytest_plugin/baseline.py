@@ -16,13 +16,14 @@ from ..common.config import PipelineConfig
 from .failure import GateFailed
 from .items import PipelineItem
 from .keys import PREFIX
+from .options import option_path
 
 BASELINE_GATE = "no_regression_vs_baseline"
 
 
 def baseline_option(config: pytest.Config) -> str | None:
-    value = config.getoption("--lm-eval-baseline", None) or config.getini("lm_eval_baseline")
-    return str(value) if value else None
+    path = option_path(config, "baseline")  # relative to the ini file when it comes from there
+    return str(path) if path is not None else None
 
 
 class BaselineItem(PipelineItem):

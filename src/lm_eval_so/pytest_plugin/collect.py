@@ -3,7 +3,8 @@
     suite/pipeline.yaml::v1_release_eval::exact_match>=0.8
 
 Collection only parses and validates; it never calls a model. Every xdist worker collects
-the same items in the same order because they derive from the file alone.
+the same items in the same order because they derive from the file (and the environment) alone.
+A file that cannot be collected is one message, as the CLI prints it, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,26 +21,49 @@ from .baseline import BASELINE_GATE, BaselineItem, baseline_option
 from .failure import GateFailed, describe_failure, outcome_for
 from .items import PipelineItem
 from .keys import OVERRIDES_KEY, PREFIX
+from .messages import ERROR_PREFIX, describe
+from .requires_env import MissingEnv, config_without_missing, missing_env
+
+#: The one item of a skipped pipeline whose gates cannot be known without its variables.
+REQUIRES_ENV_ITEM = "requires_env"
 
 
 class PipelineFile(pytest.File):
     def collect(self) -> Iterator[pytest.Collector]:
         try:
-            config = load_config(self.path)
-            overrides = self.config.stash[OVERRIDES_KEY]
-            if overrides:
-                config = config.with_overrides(**overrides)
-        except LmEvalError as exc:
-            raise self.CollectError(str(exc)) from None
-        except ValueError as exc:  # an override the schema rejects
-            raise self.CollectError(f"{self.path.name}: command-line override: {exc}") from None
-        yield PipelineNode.from_parent(self, name=config.name, pipeline=config)
+            node = self._pipeline_node()
+        except LmEvalError as exc:  # names file, line and field
+            raise self.CollectError(ERROR_PREFIX + str(exc)) from None
+        except Exception as exc:  # a plugin's (or our) bug: its type and where it was raised
+            raise self.CollectError(f"{ERROR_PREFIX}{self.path.name}: {describe(exc)}") from None
+        yield node
+
+    def _pipeline_node(self) -> pytest.Collector:
+        # Decided before interpolation: `base_url: ${X}` with X unset is a skip, not an error.
+        missing = missing_env(self.path)
+        if missing is not None:
+            return self._skipped_node(missing)
+        config = load_config(self.path)
+        overrides = self.config.stash[OVERRIDES_KEY]
+        if overrides:
+            config = config.with_overrides(**overrides)
+        return PipelineNode.from_parent(self, name=config.name, pipeline=config)
+
+    def _skipped_node(self, missing: MissingEnv) -> pytest.Collector:
+        """Every item of the pipeline, each skipped with the reason; xdist workers agree on it."""
+        try:
+            # Only to name the items: nothing runs, so what needs the variables is left out.
+            config = config_without_missing(self.path, missing)
+        except Exception:  # e.g. a required field needs the variable: the gates cannot be known
+            return SkippedPipeline.from_parent(self, name=missing.pipeline, missing=missing)
+        return PipelineNode.from_parent(self, name=config.name, pipeline=config, skip_reason=missing.reason)
 
 
 class PipelineNode(pytest.Collector):
-    def __init__(self, *, pipeline: PipelineConfig, **kwargs: Any) -> None:
+    def __init__(self, *, pipeline: PipelineConfig, skip_reason: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
+        self.skip_reason = skip_reason
 
     def collect(self) -> Iterator[pytest.Item]:
         gates = self.pipeline.gates()
@@ -80,3 +104,28 @@ class GateItem(PipelineItem):
     def yaml_line(self) -> int:
         # The gate's own line in pipeline.yaml: where its threshold or limit is written.
         return (self.pipeline.gate_line(self.gate) if self.gate else None) or 1
+
+
+class SkippedPipeline(pytest.Collector):
+    """A pipeline skipped by ``requires_env`` that cannot be loaded without its variables."""
+
+    def __init__(self, *, missing: MissingEnv, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.missing = missing
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield SkippedItem.from_parent(self, name=REQUIRES_ENV_ITEM, missing=self.missing)
+
+
+class SkippedItem(pytest.Item):
+    def __init__(self, *, missing: MissingEnv, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.missing = missing
+
+    def runtest(self) -> None:
+        self.user_properties.append((f"{PREFIX}.pipeline", self.missing.pipeline))
+        self.user_properties.append((f"{PREFIX}.gate", self.name))
+        raise pytest.skip.Exception(self.missing.reason, _use_item_location=True)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"{self.missing.pipeline}: {self.name}"

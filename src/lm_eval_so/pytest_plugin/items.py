@@ -9,8 +9,10 @@ import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ..common.config import Gate, PipelineConfig
+from ..common.errors import LmEvalError
 from .failure import GateFailed, PipelineFailed, properties
 from .keys import PREFIX, RESULT_KEY, RUNS_KEY
+from .messages import debugging, describe
 
 if TYPE_CHECKING:
     from ..orchestrator import PipelineResult
@@ -27,6 +29,9 @@ class PipelineItem(pytest.Item):
         # Named first, so the summary table lists this item even if the pipeline cannot run.
         self.user_properties.append((f"{PREFIX}.pipeline", self.pipeline.name))
         self.user_properties.append((f"{PREFIX}.gate", self.name))
+        skip_reason: str | None = getattr(self.parent, "skip_reason", None)
+        if skip_reason:  # requires_env, decided at collection: nothing is run
+            raise pytest.skip.Exception(skip_reason, _use_item_location=True)
         outcome = self.config.stash[RUNS_KEY].get(self.pipeline)
         if outcome.skipped:
             # Reported at the pipeline file (reportinfo), not at this line of the plugin.
@@ -43,8 +48,12 @@ class PipelineItem(pytest.Item):
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         # Our failures are reports, not bugs: show the text, not a traceback into the plugin.
-        if isinstance(excinfo.value, (GateFailed, PipelineFailed)):
-            return str(excinfo.value)
+        error = excinfo.value
+        if isinstance(error, (GateFailed, PipelineFailed)):
+            return str(error)
+        if isinstance(error, LmEvalError) or not debugging():
+            # e.g. a corrupt baseline run; anything else reads as the CLI's internal errors do.
+            return f"{self.pipeline.name}: {describe(error)}"
         return super().repr_failure(excinfo, style=style)
 
     def yaml_line(self) -> int:

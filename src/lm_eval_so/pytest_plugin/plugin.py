@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .keys import OVERRIDES_KEY, RESULT_KEY, RUNS_KEY
+from .keys import OVERRIDES_KEY, PREFIX, RESULT_KEY, RUNS_KEY
+from .options import option_path
 from .summary import SessionTable
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PATTERNS = ["pipeline.yaml", "pipeline.yml", "*.pipeline.yaml", "*.pipeline.yml"]
 STALE_SESSION_S = 24 * 3600
+CACHE_MODES = ["read_write", "read_only", "off"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--lm-eval-cache",
         metavar="MODE",
-        choices=["read_write", "read_only", "off"],
+        choices=CACHE_MODES,
         help="response cache for every pipeline (runner.cache); read_only = strict replay",
     )
     group.addoption(
@@ -83,23 +85,37 @@ def _option(config: pytest.Config, name: str) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    workspace = _option(config, "workspace")
-    workspace_dir = Path(workspace).resolve() if workspace else None
+    workspace_dir = option_path(config, "workspace")
     # xdist gives every worker the same run uid; without xdist this process is the session.
     workerinput = getattr(config, "workerinput", None)
     session_id = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
     from .runs import SessionRuns
 
     config.stash[RUNS_KEY] = SessionRuns(session_id, workspace_dir)
+    config.stash[OVERRIDES_KEY] = _session_overrides(config)
+    config.pluginmanager.register(SessionState(config), "lm_eval_so_session")
+
+
+def _session_overrides(config: pytest.Config) -> dict[str, Any]:
+    """The options every pipeline runs with; a bad value is a usage error, as on the CLI."""
     overrides: dict[str, Any] = {}
     if model := _option(config, "model"):
         overrides["runner.model"] = model
-    if limit := _option(config, "limit"):
-        overrides["generator.limit"] = int(limit)
+    limit = _option(config, "limit")
+    if limit is not None:
+        try:
+            overrides["generator.limit"] = int(limit)
+        except ValueError:
+            raise pytest.UsageError(f"lm_eval_limit: expected a number of samples (got {limit!r})") from None
+        if overrides["generator.limit"] < 1:
+            raise pytest.UsageError(f"--lm-eval-limit / lm_eval_limit: must be at least 1 (got {limit})")
     if cache := _option(config, "cache"):
+        if cache not in CACHE_MODES:
+            raise pytest.UsageError(
+                f"lm_eval_cache: expected one of {', '.join(CACHE_MODES)} (got {cache!r})"
+            )
         overrides["runner.cache"] = cache
-    config.stash[OVERRIDES_KEY] = overrides
-    config.pluginmanager.register(SessionState(config), "lm_eval_so_session")
+    return overrides
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -122,10 +138,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 @pytest.fixture
 def lm_eval(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LmEval:
-    """Run a pipeline from a Python test: ``result = lm_eval("evals/pipeline.yaml")``."""
+    """Run a pipeline from a Python test: ``result = lm_eval("pipeline.yaml")``.
+
+    A relative path is looked for next to the test file first, then in the current directory.
+    The run is the session's: shared with the pipeline's YAML items and every other test.
+    """
     from .fixtures import LmEval
 
-    return LmEval(request.config, tmp_path_factory.mktemp("lm_eval_workspace"))
+    path = getattr(request.node, "path", None)
+    return LmEval(request.config, tmp_path_factory, Path(path).parent if path else None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -135,32 +156,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call" and item.config.pluginmanager.hasplugin("html"):
         result = item.stash.get(RESULT_KEY, None)
         if result is not None:
-            report.extras = [*getattr(report, "extras", []), *_html_extras(item.config, result)]
+            report.extras = [*getattr(report, "extras", []), *_html_extras(item, report, result)]
     return report
 
 
-def _html_extras(config: pytest.Config, result: Any) -> list[dict[str, Any]]:
+def _html_extras(item: pytest.Item, report: pytest.TestReport, result: Any) -> list[dict[str, Any]]:
+    """The item's outcome (coloured), the gate's value and interval, and the run's figures.
+
+    Every text that comes from the pipeline (names, ids) is escaped.
+    """
     from pytest_html import extras
 
+    from ..evaluator.reports.wording import cache_phrase, cost_phrase, tokens_phrase
+    from .summary import interval_text, metric_interval, outcome_html, outcome_word
+
+    esc = html.escape
+    props = dict(item.user_properties)
+    word = outcome_word(report.outcome, props.get(f"{PREFIX}.status"))
+    value = props.get(f"{PREFIX}.value")
+    gate = f"{esc(item.name)}: {outcome_html(word)}"
+    if value is not None:
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        gate += f", value {esc(shown)}"
+    ci_low, ci_high = metric_interval(props)
+    if ci_low is not None:
+        gate += f", 95% CI {esc(interval_text(ci_low, ci_high))}"
     summary = result.summary
     rows = "".join(
-        f"<tr><td>{html.escape(m.name)}</td><td>{m.mean:.4g}</td>"
-        f"<td>[{m.ci_low:.4g}, {m.ci_high:.4g}]</td><td>{m.n}</td></tr>"
+        f"<tr><td>{esc(m.name)}</td><td>{m.mean:.4g}</td>"
+        f"<td>{esc(interval_text(m.ci_low, m.ci_high))}</td><td>{m.n}</td></tr>"
         for m in summary.metrics.values()
     )
-    from ..evaluator.reports.wording import cache_phrase, cost_phrase, tokens_phrase
-
     block = (
-        f"<div><b>{html.escape(result.pipeline)}</b> run {html.escape(result.run_id or '')}: "
-        f"{summary.n_results} results ({cache_phrase(summary)}), {summary.n_errors} errors, "
-        f"{tokens_phrase(summary)}, cost {cost_phrase(summary)}"
+        f'<div class="lm-eval-so"><p>{gate}</p>'
+        f"<p><b>{esc(result.pipeline)}</b> run {esc(result.run_id or '')}: "
+        f"{summary.n_results} results ({esc(cache_phrase(summary))}), {summary.n_errors} errors, "
+        f"{esc(tokens_phrase(summary))}, cost {esc(cost_phrase(summary))}</p>"
         "<table><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th></tr>"
         f"{rows}</table></div>"
     )
     found = [extras.html(block)]
     report_path = result.report_path("html")
     if report_path is not None:
-        found.append(extras.url(_link(config, report_path), name="pipeline report"))
+        found.append(extras.url(_link(item.config, report_path), name="pipeline report"))
     return found
 
 

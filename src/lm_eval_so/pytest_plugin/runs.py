@@ -1,8 +1,12 @@
 """Run each pipeline once per pytest session, however many items and workers need it.
 
-Within a process, results are memoised. Across pytest-xdist workers, a file lock keyed on
+Within a process, outcomes are memoised. Across pytest-xdist workers, a file lock keyed on
 the session and the config hash makes the first worker run the pipeline; it writes the
 outcome (result or error, as plain JSON) next to the lock, and the others read it back.
+
+A failure is an outcome like any other: whatever a pipeline raises (our errors, or a plugin's
+or our own bug) is turned into its one-line message once, and every gate item, every worker
+and the ``lm_eval`` fixture read that same message; nothing is re-run to fail again.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from ..common.errors import LmEvalError
+from .messages import describe
 
 if TYPE_CHECKING:
     from ..common.config import PipelineConfig
@@ -50,17 +54,26 @@ class SessionRuns:
         self.workspace_dir = workspace_dir
         self._memo: dict[str, Outcome] = {}
 
-    def workspace_for(self, config: PipelineConfig) -> Path:
-        return self.workspace_dir if self.workspace_dir is not None else config.workspace
+    def workspace_for(self, config: PipelineConfig, default: Path | None = None) -> Path:
+        """``--lm-eval-workspace``, else ``default`` (the fixture's for inline configs), else the
+        pipeline's own."""
+        if self.workspace_dir is not None:
+            return self.workspace_dir
+        return default if default is not None else config.workspace
 
-    def get(self, config: PipelineConfig) -> Outcome:
+    def get(self, config: PipelineConfig, workspace: Path | None = None) -> Outcome:
+        """The session's one outcome of ``config`` (keyed by its hash), run on first request."""
         key = config.config_hash()
         if key not in self._memo:
-            self._memo[key] = self._run_once_across_workers(config, key)
+            try:
+                outcome = self._run_once_across_workers(config, key, self.workspace_for(config, workspace))
+            except Exception as exc:  # the session state itself (unwritable workspace, lock)
+                outcome = Outcome(error=describe(exc))
+            self._memo[key] = outcome
         return self._memo[key]
 
-    def _run_once_across_workers(self, config: PipelineConfig, key: str) -> Outcome:
-        state_dir = self.workspace_for(config) / ".pytest-sessions" / self.session_id
+    def _run_once_across_workers(self, config: PipelineConfig, key: str, workspace: Path) -> Outcome:
+        state_dir = workspace / ".pytest-sessions" / self.session_id
         state_dir.mkdir(parents=True, exist_ok=True)
         outcome_file = state_dir / f"{config.name}-{key[:16]}.json"
         with FileLock(str(outcome_file.with_suffix(".lock"))):
@@ -68,7 +81,7 @@ class SessionRuns:
                 data = json.loads(outcome_file.read_text())
                 result = result_from_dict(data["result"]) if data.get("result") else None
                 return Outcome(result=result, error=data.get("error"), skipped=data.get("skipped"))
-            outcome = self._run(config)
+            outcome = self._run(config, workspace)
             from ..common.workspace import atomic_write_json
 
             atomic_write_json(
@@ -81,7 +94,7 @@ class SessionRuns:
             )
             return outcome
 
-    def _run(self, config: PipelineConfig) -> Outcome:
+    def _run(self, config: PipelineConfig, workspace: Path) -> Outcome:
         missing = config.missing_env()
         if missing:
             return Outcome(skipped=f"{config.name}: needs {', '.join(missing)} (requires_env)")
@@ -89,12 +102,11 @@ class SessionRuns:
         from ..orchestrator import run_pipeline
         from ..runner.stage import find_resumable
 
-        workspace = self.workspace_for(config)
         try:
             # An earlier session's run of this exact config that was interrupted (Ctrl-C, kill)
             # and that no process is running any more is continued rather than started over.
             found = find_resumable(Workspace(workspace), config)
             resume = found.path if found is not None else None
             return Outcome(result=run_pipeline(config, workspace_dir=workspace, resume=resume))
-        except LmEvalError as exc:
-            return Outcome(error=str(exc))
+        except Exception as exc:  # ours name file and line; anything else, its type and origin
+            return Outcome(error=describe(exc))
