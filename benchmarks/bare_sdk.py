@@ -1,8 +1,9 @@
 """The practical floor: the official ``openai.AsyncOpenAI`` client with an ``asyncio.Semaphore``.
 
-    python benchmarks/bare_sdk.py BASE_URL N CONCURRENCY
+    python benchmarks/bare_sdk.py BASE_URL N CONCURRENCY [default|aiohttp]
 
-No framework, no files: N chat calls, C at a time. bench_runner.py times it as a process.
+No framework, no files: N chat calls, C at a time, on the SDK's default (httpx) transport or
+its aiohttp one (``DefaultAioHttpClient``, needs httpx-aiohttp). bench_runner.py times it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import sys
 import openai
 
 
-async def main(base_url: str, n: int, concurrency: int) -> None:
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0)
+async def main(base_url: str, n: int, concurrency: int, transport: str) -> None:
+    extra = {"http_client": openai.DefaultAioHttpClient()} if transport == "aiohttp" else {}
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0, **extra)
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> str | None:
@@ -30,4 +32,5 @@ async def main(base_url: str, n: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    transport = sys.argv[4] if len(sys.argv) > 4 else "default"
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), transport))

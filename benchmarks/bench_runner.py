@@ -2,11 +2,13 @@
 
     python benchmarks/bench_runner.py [--quick] [--latency-ms 100] [--big 100000]
 
-Every figure comes from this one invocation and is compared with the bare
-``openai.AsyncOpenAI`` + ``asyncio.Semaphore(C)`` loop (benchmarks/bare_sdk.py) run against the
-same server. The server is pinned to core 0 and every client to core 1 (``taskset``) when the
-machine has two cores. Wall time is the whole process, startup included; CPU and peak RSS come
-from ``wait4`` on that one process. "Marginal CPU" is (CPU at N - CPU at N=1) / (N - 1).
+Every figure comes from this one invocation and is compared, in the same run against the same
+server, with a bare aiohttp loop posting the same JSON (benchmarks/bare_aiohttp.py: the floor
+for an HTTP client) and with the bare official ``openai.AsyncOpenAI`` + ``asyncio.Semaphore(C)``
+loop on its default and its aiohttp transport (benchmarks/bare_sdk.py). The server is pinned
+to core 0 and every client to core 1 (``taskset``) when the machine has two cores. Wall time
+is the whole process, startup included; CPU and peak RSS come from ``wait4`` on that one
+process. "Marginal CPU" is (CPU at N - CPU at N=1) / (N - 1).
 Prints a markdown table on stdout. Not a test: nothing here asserts.
 """
 
@@ -139,10 +141,17 @@ class Bench:
         argv = [PYTHON, "-m", "lm_eval_so", "-q", "runner", str(path), "--dataset", built.stdout.strip()]
         return measure(argv, path.parent, self.env)
 
-    def bare(self, n: int, concurrency: int) -> Measure:
+    def bare(self, n: int, concurrency: int, client: str = "aiohttp") -> Measure:
+        """A bare loop: ``aiohttp`` (bare_aiohttp.py), ``sdk`` or ``sdk-aiohttp`` (bare_sdk.py)."""
         self.server.reset()
-        script = str(ROOT / "benchmarks" / "bare_sdk.py")
-        return measure([PYTHON, script, self.server.base_url, str(n), str(concurrency)], ROOT, self.env)
+        if client == "aiohttp":
+            script = str(ROOT / "benchmarks" / "bare_aiohttp.py")
+            argv = [script, self.server.base_url, str(n), str(concurrency)]
+        else:
+            transport = "aiohttp" if client == "sdk-aiohttp" else "default"
+            script = str(ROOT / "benchmarks" / "bare_sdk.py")
+            argv = [script, self.server.base_url, str(n), str(concurrency), transport]
+        return measure([PYTHON, *argv], ROOT, self.env)
 
     def help_cpu(self) -> Measure:
         return measure([PYTHON, "-m", "lm_eval_so", "--help"], ROOT, self.env)
@@ -184,26 +193,32 @@ def run_all(bench: Bench, args: argparse.Namespace, latency: float) -> list[str]
         f"{'server on core 0, client on core 1' if TWO_CORES else 'no core pinning'}",
         "",
         f"startup: `lm-eval-so --help` {startup.cpu:.3f} s CPU; `lm-eval-so run` of 1 sample "
-        f"{one.wall:.2f} s wall, {one.cpu:.3f} s CPU "
-        f"(bare SDK script: {bare_one.wall:.2f} s, {bare_one.cpu:.3f} s CPU)",
+        f"{one.wall:.2f} s wall, {one.cpu:.3f} s CPU; bare aiohttp script {bare_one.wall:.2f} s wall, "
+        f"{bare_one.cpu:.3f} s CPU: **{one.cpu / bare_one.cpu:.2f}×** its CPU",
         "",
-        "| scenario | lm-eval-so wall | bare SDK wall | ratio to bare | ideal ceil(N/C)·L | ratio to ideal "
-        "| runner stage alone (ratio to ideal) "
-        "| CPU s (ours / bare) | marginal CPU ms/sample (ours / bare) | peak RSS MB (ours / bare) |",
+        "| scenario | lm-eval-so wall | bare aiohttp wall | **ratio** | SDK wall (default / aiohttp) "
+        "| ideal ceil(N/C)·L | runner stage alone "
+        "| CPU s (ours / aiohttp / SDK / SDK-aiohttp) | marginal CPU ms/call (same order) "
+        "| peak RSS MB (ours / aiohttp) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     small_rss = None
     for concurrency in (32, 128):
         ours, bare = bench.run(n, concurrency), bench.bare(n, concurrency)
+        sdk, sdk_aio = bench.bare(n, concurrency, "sdk"), bench.bare(n, concurrency, "sdk-aiohttp")
+        sdk_one, sdk_aio_one = bench.bare(1, 1, "sdk"), bench.bare(1, 1, "sdk-aiohttp")
         small_rss = ours.rss_mb if concurrency == 128 else small_rss
         best = ideal(n, concurrency, latency)
+        marginal = " / ".join(
+            f"{_marginal(m, o, n):.3f}"
+            for m, o in ((ours, one), (bare, bare_one), (sdk, sdk_one), (sdk_aio, sdk_aio_one))
+        )
         rows.append(
             f"| N={n}, C={concurrency} | {ours.wall:.2f} s | {bare.wall:.2f} s "
-            f"| {ours.wall / bare.wall:.2f}× "
-            f"| {best:.2f} s | {ours.wall / best:.2f}× | {ours.runner_s:.2f} s ({ours.runner_s / best:.2f}×) "
-            f"| {ours.cpu:.2f} / {bare.cpu:.2f} "
-            f"| {_marginal(ours, one, n):.3f} / {_marginal(bare, bare_one, n):.3f} "
-            f"| {ours.rss_mb:.0f} / {bare.rss_mb:.0f} |"
+            f"| **{ours.wall / bare.wall:.2f}×** | {sdk.wall:.2f} / {sdk_aio.wall:.2f} s "
+            f"| {best:.2f} s | {ours.runner_s:.2f} s ({ours.runner_s / best:.2f}× ideal) "
+            f"| {ours.cpu:.2f} / {bare.cpu:.2f} / {sdk.cpu:.2f} / {sdk_aio.cpu:.2f} "
+            f"| {marginal} | {ours.rss_mb:.0f} / {bare.rss_mb:.0f} |"
         )
     if not args.quick:
         big_c = args.big_concurrency

@@ -186,8 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Third-party loggers stay at WARNING: an HTTP library logs request URLs at INFO, and a
     # URL may carry what it should not. Only lm-eval-so's own progress logs at INFO.
     logging.basicConfig(level=logging.WARNING, format="lm-eval-so: %(message)s", stream=sys.stderr)
-    logging.getLogger("lm_eval_so").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    return guarded(lambda: int(args.handler(args)))
+    ours = logging.getLogger("lm_eval_so")
+    before = ours.level
+    ours.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        return guarded(lambda: int(args.handler(args)))
+    finally:
+        ours.setLevel(before)  # main() called in-process (tests, notebooks) leaves no trace
+        set_quiet(False)
 
 
 if __name__ == "__main__":

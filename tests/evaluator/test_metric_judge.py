@@ -68,10 +68,29 @@ def test_judge_cost_is_unknown_without_pricing_for_an_api(
     monkeypatch.setenv("JUDGE_KEY", KEY)
     fake_openai.configure(answers={"Paris": "SCORE: 4"})
     built = make_run(tmp_path, [sample("fr", expected="Paris")], [ok("fr", "Paris")])
-    config = load(judge_yaml(fake_openai.base_url, pricing=False), tmp_path)
+    yaml_text = judge_yaml(fake_openai.base_url, pricing=False).replace("gpt-4o-mini", "house-judge-7b")
+    config = load(yaml_text, tmp_path)
     summary = evaluate_run(config, built.run, built.dataset)
     assert summary.judge_calls == 1 and summary.judge_cost_usd is None
     assert summary.metrics["llm_judge"].mean == pytest.approx(0.75)
+
+
+def test_judge_cost_comes_from_the_same_price_table_as_the_runner(
+    fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lm_eval_so.models.pricing import lookup_price
+
+    monkeypatch.setenv("JUDGE_KEY", KEY)
+    fake_openai.configure(answers={"Paris": "SCORE: 4"})
+    built = make_run(tmp_path, [sample("fr", expected="Paris")], [ok("fr", "Paris")])
+    config = load(judge_yaml(fake_openai.base_url, pricing=False), tmp_path)
+    summary = evaluate_run(config, built.run, built.dataset)
+    usage, price = summary.judge_usage, lookup_price("gpt-4o-mini")
+    assert usage is not None and price is not None
+    expected = (
+        usage.prompt_tokens * price.prompt_per_1m + usage.completion_tokens * price.completion_per_1m
+    ) / 1e6
+    assert summary.judge_cost_usd == pytest.approx(expected) and expected > 0
 
 
 def test_judge_through_the_python_backend_is_free(tmp_path: Path) -> None:
@@ -144,3 +163,27 @@ def test_judge_calls_run_concurrently_up_to_the_judge_concurrency(
     stats = fake_openai.stats()
     assert 1 < stats["max_in_flight"] <= 4
     assert summary.judge_calls == 12 and summary.metrics["llm_judge"].mean == 1.0
+
+
+# --------------------------------------------------------------------------- the judge's path
+
+
+def test_the_judge_honours_retry_after_like_the_runner(
+    fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("JUDGE_KEY", KEY)
+    fake_openai.configure(fail_first=1, fail_status=429, retry_after=1, answers={"Paris": "SCORE: 5"})
+    built = make_run(tmp_path, [sample("fr", expected="Paris")], [ok("fr", "Paris")])
+    yaml_text = (
+        "  metrics:\n    - type: llm_judge\n      rubric: names the capital\n      judge:\n"
+        f"        backend: openai\n        model: gpt-4o-mini\n        base_url: {fake_openai.base_url}\n"
+        "        api_key_env: JUDGE_KEY\n        max_retries: 2\n"
+    )
+    started = time.monotonic()
+    summary = evaluate_run(load(yaml_text, tmp_path), built.run, built.dataset)
+    assert summary.metrics["llm_judge"].mean == 1.0 and summary.judge_calls == 1
+    first, second = (t for t, _ in fake_openai.stats()["arrivals"])
+    assert second - first >= 1.0  # waited as the server asked, exactly as the runner does
+    assert time.monotonic() - started >= 1.0

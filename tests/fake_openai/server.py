@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gzip
 import json
 import threading
 import time
@@ -58,6 +59,11 @@ class FakeConfig:
     usage: str = "normal"  # "omit": no usage key at all; "null": "usage": null (as some servers do)
     null_content: bool = False  # chat replies with "content": null and no tool call
     finish_reason: str | None = None  # overrides the computed finish_reason
+    raw_reply: str | None = None  # sent verbatim (status 200) instead of a completion
+    raw_content_type: str = "application/json"
+    content_parts: bool = False  # chat content as a list of parts: [{"type": "text", ...}, ...]
+    gzip: bool = False  # gzip every completion body (Content-Encoding: gzip), asked or not
+    drop_first: int = 0  # close the connection without any reply
 
 
 class FakeState:
@@ -77,7 +83,7 @@ class FakeState:
         self.arrivals: list[tuple[float, str]] = []
         self.retried = 0  # requests the client marked as retries
         self.in_flight = self.max_in_flight = 0
-        self.served = {"hang": 0, "fail": 0, "malformed": 0}
+        self.served = {"hang": 0, "fail": 0, "malformed": 0, "drop": 0}
         self.ids = 0
 
     def configure(self, **changes: Any) -> None:
@@ -209,7 +215,19 @@ class FakeOpenAIApp:
             return self._failure(config, token)
         if state.take_fault("malformed", config.malformed_first):
             return web.Response(text='{"id": "broken", "choices": [', content_type="application/json")
-        return web.json_response(self._completion(body, chat=chat))
+        if state.take_fault("drop", config.drop_first):
+            assert request.transport is not None
+            request.transport.close()  # no status line, no body: the client sees a dropped connection
+            raise ConnectionResetError("dropped on purpose")
+        if config.raw_reply is not None:
+            return web.Response(text=config.raw_reply, content_type=config.raw_content_type)
+        reply = self._completion(body, chat=chat)
+        if config.gzip:
+            data = gzip.compress(json.dumps(reply).encode())
+            return web.Response(
+                body=data, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            )
+        return web.json_response(reply)
 
     def _failure(self, config: FakeConfig, token: str) -> web.Response:
         status = config.fail_status
@@ -241,7 +259,14 @@ class FakeOpenAIApp:
         finish = state.config.finish_reason or finish
         head = {"id": f"fake-{state.ids}", "created": int(time.time()), "model": model}
         if chat:
-            content = None if state.config.null_content else reply
+            content: Any = None if state.config.null_content else reply
+            if state.config.content_parts:
+                half = len(reply) // 2
+                content = [
+                    {"type": "text", "text": reply[:half]},
+                    {"type": "image_url", "image_url": {"url": "data:,"}},
+                    {"type": "text", "text": reply[half:]},
+                ]
             message = {"role": "assistant", "content": content, "refusal": None}
             choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
             reply_body = {

@@ -133,6 +133,7 @@ def test_broken_backend_fails_its_items_and_the_session_goes_on(
     (suite.path / "good" / "pipeline.yaml").write_text(
         pipeline_yaml("good", "      threshold: 0.5\n").replace("data.csv", "../data.csv")
     )
+    (suite.path / "good" / "app.py").write_text(APP)  # modules are found next to the pipeline
     (suite.path / "bad" / "pipeline.yaml").write_text(
         "name: bad\ngenerator: {source: ../data.csv}\nrunner: {backend: openai, model: gpt-4o}\n"
         "evaluator:\n  metrics: [{type: exact_match, threshold: 0.5}]\n  limits: {error_rate: 0}\n"

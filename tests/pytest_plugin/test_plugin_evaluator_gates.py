@@ -9,10 +9,6 @@ from __future__ import annotations
 import numpy  # noqa: F401
 import pytest
 
-import lm_eval_so.evaluator.metrics.builtin
-import lm_eval_so.orchestrator
-import lm_eval_so.runner.backends.python  # noqa: F401
-
 APP = """
 import os
 

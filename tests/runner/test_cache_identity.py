@@ -16,7 +16,7 @@ from pathlib import Path
 from runner_pipelines import cli, fake_runner, results_of, write_pipeline
 
 from fake_openai.server import FakeConfig, ServerThread, serve_in_thread
-from lm_eval_so.runner.backends.openai import endpoint_identity
+from lm_eval_so.models.backends.openai import endpoint_identity
 from lm_eval_so.runner.cache import KeyMaker
 
 
@@ -95,7 +95,7 @@ def test_endpoint_identity_names_the_server_not_the_spelling() -> None:
 
 def test_every_part_of_the_identity_changes_the_key() -> None:
     from lm_eval_so.common.records import DatasetSample, Message
-    from lm_eval_so.runner.backends.base import Request
+    from lm_eval_so.models.base import Request
 
     sample = DatasetSample(id="a", input="hi", messages=[Message(role="user", content="hi")])
     base = {"backend": "openai", "model": "m", "options": {}, "endpoint": "http://h:1/v1"}

@@ -17,9 +17,9 @@ from runner_helpers import KEY, openai_config, run, samples
 
 from fake_openai.server import ServerThread
 from lm_eval_so.common.records import RunResult
-from lm_eval_so.runner.retry import is_retryable, parse_retry_after
+from lm_eval_so.models.retry import is_retryable, parse_retry_after
 
-CLIENTS = ["fast", "sdk"]
+CLIENTS = ["http", "sdk"]
 
 
 @pytest.fixture(autouse=True)

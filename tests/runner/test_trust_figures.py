@@ -198,7 +198,7 @@ def test_no_cache_asks_again(fake_openai: ServerThread, tmp_path: Path) -> None:
         ),
         (["--set", "runner.modle=x"], "runner.modle: unknown key 'modle'"),
         (["--set", "novalue"], "expected dotted.key=value"),
-        (["--set", "runner.model.name=x"], "'model' is not a mapping"),
+        (["--set", "runner.model.name=x"], "runner.model is a str ('gpt-4o-mini'), it has no 'name'"),
     ],
 )
 def test_a_bad_override_is_one_clear_message(tmp_path: Path, args: list[str], message: str) -> None:

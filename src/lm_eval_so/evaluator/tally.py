@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..common.records import RunResult, ScoreRecord, Usage
+from ..models.pricing import add_cost
 
 
 @dataclass
@@ -56,12 +57,12 @@ class RunTally:
             self.prompt_tokens += usage.prompt_tokens
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
-        self.cost_usd = _add_cost(self.cost_usd, result.cost_usd)
+        self.cost_usd = add_cost(self.cost_usd, result.cost_usd)
         if result.cached:
             self.n_cached += 1
-            self.cost_replayed_usd = _add_cost(self.cost_replayed_usd, result.cost_usd)
+            self.cost_replayed_usd = add_cost(self.cost_replayed_usd, result.cost_usd)
         else:
-            self.cost_spent_usd = _add_cost(self.cost_spent_usd, result.cost_usd)
+            self.cost_spent_usd = add_cost(self.cost_spent_usd, result.cost_usd)
         if result.error is not None:
             self.n_errors += 1
         else:
@@ -76,11 +77,6 @@ class RunTally:
             completion_tokens=self.completion_tokens,
             total_tokens=self.total_tokens,
         )
-
-
-def _add_cost(total: float | None, cost: float | None) -> float | None:
-    # One call of unknown cost makes the total unknown, not smaller.
-    return None if total is None or cost is None else total + cost
 
 
 class SeenAttempts:

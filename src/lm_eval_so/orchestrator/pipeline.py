@@ -20,7 +20,7 @@ from ..generator.generate import BuiltDataset
 from ..runner import check_backend, run_stage
 from ..runner.cache import cache_mode
 from ..runner.estimate import estimate_run
-from ..runner.factory import backend_class
+from ..models.lookup import backend_class
 from .result import PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")

@@ -16,7 +16,7 @@ re-exported here so plugins depend on one stable module rather than on internal 
 
 from __future__ import annotations
 
-from ..common.errors import BackendError, DatasetError, PluginError
+from ..common.errors import BackendError, DatasetError, EmptyAnswer, PluginError
 from ..common.records import (
     DatasetSample,
     ErrorInfo,
@@ -30,11 +30,10 @@ from ..common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
 from ..evaluator.metrics.base import Metric, MetricScore
 from ..evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
 from ..generator.sources import Source, SourceRow, read_text
-from ..runner.backends.base import (
+from ..models.base import (
     Backend,
     BackendContext,
     Completion,
-    EmptyAnswer,
     Mode,
     NoOptions,
     Request,

@@ -40,7 +40,7 @@ from ..common.registry import Kind, Registry
 from ..evaluator.metrics.base import Metric, MetricScore
 from ..evaluator.reports.base import ReportData, Reporter, SampleRow, SampleRows
 from ..generator.sources import Source, SourceRow
-from ..runner.backends.base import Backend, BackendContext, Completion, Request
+from ..models.base import Backend, BackendContext, Completion, Request
 
 
 class ConformanceError(AssertionError):

@@ -1,9 +1,9 @@
 """Runner: model calls through a backend, with latency, tokens and cost, into results.jsonl."""
 
-from .backends.base import Backend, BackendContext, Completion, Request
+from ..models.base import Backend, BackendContext, Completion, Request
+from ..models.lookup import check_backend
+from ..models.pricing import cost_for
 from .engine import RunnerStats, run_samples
-from .factory import check_backend
-from .pricing import cost_for
 from .stage import RunOutcome, run_stage
 
 __all__ = [

@@ -27,9 +27,8 @@ from typing import Any, Literal
 from filelock import FileLock
 
 from ..common.config import RunnerConfig
-from ..common.errors import ArtifactError
 from ..common.records import Usage
-from .backends.base import Backend, Completion, Request
+from ..models.base import Backend, Completion, Request
 
 CACHE_FILE = "responses.sqlite3"
 BUSY_TIMEOUT_MS = 60_000
@@ -53,10 +52,6 @@ CREATE TABLE IF NOT EXISTS {_TABLE} (
 # Version 1 keyed answers without the endpoint or code identity: its rows may answer for a
 # different server or an edited function, so they are dropped rather than trusted.
 _LEGACY_TABLES = ("responses",)
-
-
-class CacheMiss(ArtifactError):
-    """Strict replay (``runner.cache: read_only``) found no stored answer for a request."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +91,7 @@ class CachedAnswer:
 class KeyMaker:
     """Builds cache keys; the part shared by every request of a run is serialised once.
 
-    ``identity`` is the backend's :meth:`~lm_eval_so.runner.backends.base.Backend.identity`.
+    ``identity`` is the backend's :meth:`~lm_eval_so.models.base.Backend.identity`.
     """
 
     def __init__(self, identity: dict[str, Any], mode: str, params: dict[str, Any]) -> None:

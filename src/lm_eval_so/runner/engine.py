@@ -14,58 +14,30 @@ nothing when it is not configured.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
-import sys
 import time
-from collections.abc import Awaitable, Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..common.config import PipelineConfig
+from ..common.errors import CacheMiss
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
 from ..common.workspace import JsonlWriter, iter_jsonl
-from .backends.base import Backend, Completion, Request, check_answer, storable
-from .cache import CacheMiss, KeyMaker, ResponseCache, cache_mode
-from .factory import create_backend
+from ..models.base import Backend, Completion, Request, storable
+from ..models.call import CallPolicy, CallTimeout, call_model
+from ..models.lookup import create_backend
+from ..models.pricing import add_cost, configured_pricing, cost_for
+from .cache import KeyMaker, ResponseCache, cache_mode
 from .limits import Budget, RateLimiter, budget_pricing, completion_budget, estimate_prompt_tokens
-from .pricing import configured_pricing, cost_for
 from .resume import repair_tail
-from .retry import backoff_delay, is_retryable, retry_after
 
 OnResult = Callable[[RunResult], None]
 YIELD_EVERY = 16  # calls per worker between forced trips through the event loop
 T = TypeVar("T")
-
-
-class CallTimeout(TimeoutError):
-    """A call outlived ``runner.timeout_s`` (for backends that do not enforce it themselves)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no answer within {seconds:g}s (runner.timeout_s)")
-
-
-if sys.version_info >= (3, 11):
-
-    async def with_deadline(call: Awaitable[T], seconds: float) -> T:
-        # asyncio.timeout costs no extra task per call, unlike wait_for before 3.12.
-        deadline = asyncio.timeout(seconds)
-        try:
-            async with deadline:
-                return await call
-        except TimeoutError:
-            if deadline.expired():
-                raise CallTimeout(seconds) from None
-            raise
-
-else:  # pragma: no cover - Python 3.10
-
-    async def with_deadline(call: Awaitable[T], seconds: float) -> T:
-        try:
-            return await asyncio.wait_for(call, seconds)
-        except asyncio.TimeoutError:
-            raise CallTimeout(seconds) from None
 
 
 @dataclass
@@ -206,7 +178,8 @@ class _Caller:
         self.runner = config.runner
         self.mode = backend.mode
         self.params = config.runner.params.to_request()
-        self.timeout = None if backend.enforces_timeout else config.runner.timeout_s
+        timeout = None if backend.enforces_timeout else config.runner.timeout_s
+        self.policy = CallPolicy(max_retries=config.runner.max_retries, timeout_s=timeout)
         self.redactor = redactor
         self.cache = cache
         # The backend's identity (endpoint, weights, code...) is asked for only when it is used.
@@ -245,39 +218,23 @@ class _Caller:
         return result
 
     async def _attempts(self, request: Request, key: str | None) -> RunResult:
-        """Call until success or retries run out; ``key`` (cache on) stores a success."""
+        """Call through the one call path; ``key`` (cache on) stores a success."""
         sample, repeat = request.sample, request.repeat
-        started = time.perf_counter()
-        attempt = 0
-        while True:
-            attempt += 1
-            if self.limiter is not None:
-                await self.limiter.acquire(estimate_prompt_tokens(request) + self.max_tokens)
-            try:
-                completion = await self._once(request)
-            except Exception as exc:  # every failure is a result; the run goes on
-                if attempt > self.runner.max_retries or not is_retryable(exc):
-                    latency_ms = (time.perf_counter() - started) * 1000
-                    return self._failure(sample, repeat, exc, latency_ms, attempt)
-                wait = retry_after(exc)
-                await asyncio.sleep(backoff_delay(attempt - 1, self.rng) if wait is None else wait)
-                continue
-            latency_ms = (time.perf_counter() - started) * 1000
-            completion.attempts = attempt
-            result = self._success(sample, repeat, completion, latency_ms)
-            if self.cache is not None and key is not None:
-                # The cache lives outside the run directory but must hold no secret either.
-                completion.text = self.redactor.text(completion.text)
-                self.cache.put(key, completion, result.latency_ms, result.cost_usd)
-            return result
-
-    async def _once(self, request: Request) -> Completion:
-        if self.timeout is None:
-            completion = await self.backend.complete(request)
-        else:
-            completion = await with_deadline(self.backend.complete(request), self.timeout)
-        # Whatever a backend returns for one sample becomes that sample's result or error.
-        return check_answer(completion)
+        before = None
+        if self.limiter is not None:
+            limiter, tokens = self.limiter, estimate_prompt_tokens(request) + self.max_tokens
+            before = functools.partial(limiter.acquire, tokens)
+        outcome = await call_model(self.backend, request, self.policy, self.rng, before)
+        if outcome.completion is None:
+            assert outcome.error is not None
+            return self._failure(sample, repeat, outcome.error, outcome.latency_ms, outcome.attempts)
+        completion = outcome.completion
+        result = self._success(sample, repeat, completion, outcome.latency_ms)
+        if self.cache is not None and key is not None:
+            # The cache lives outside the run directory but must hold no secret either.
+            completion.text = self.redactor.text(completion.text)
+            self.cache.put(key, completion, result.latency_ms, result.cost_usd)
+        return result
 
     def _success(
         self,
@@ -323,7 +280,7 @@ class _Caller:
             usage=usage,
             cost_usd=cost_for(self.runner, usage, self.backend),
             cached=False,
-            attempts=max(attempts, _attempts(exc)),
+            attempts=attempts,
             model=self.backend.model_name,
             finish_reason=getattr(exc, "finish_reason", None),
         )
@@ -338,12 +295,6 @@ class _Caller:
             message=self.redactor.text(message),
             status_code=status if isinstance(status, int) else None,
         )
-
-
-def _attempts(exc: Exception) -> int:
-    # A backend whose client retried may say so on the exception (see Backend.complete).
-    attempts = getattr(exc, "attempts", 1)
-    return attempts if isinstance(attempts, int) and attempts > 0 else 1
 
 
 class _Tally:
@@ -380,8 +331,7 @@ class _Tally:
             self.prompt_tokens += usage.prompt_tokens
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
-        if self.cost is not None:
-            self.cost = None if result.cost_usd is None else self.cost + result.cost_usd
+        self.cost = add_cost(self.cost, result.cost_usd)
 
     def stats(self) -> RunnerStats:
         usage = Usage(

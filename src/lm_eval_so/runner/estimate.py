@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ..common.config import PipelineConfig
 from ..common.records import DatasetSample
-from .backends.base import Request
+from ..models.base import Request
+from ..models.pricing import configured_pricing, tokens_cost
 from .limits import completion_budget, estimate_prompt_tokens
-from .pricing import configured_pricing
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,5 @@ def estimate_run(config: PipelineConfig, samples: Iterable[DatasetSample]) -> Es
         requests += runner.repeats
     completion = completion_budget(params) * requests
     pricing = configured_pricing(runner, runner.backend)
-    cost = None
-    if pricing is not None:
-        cost = (prompt * pricing.prompt_per_1m + completion * pricing.completion_per_1m) / 1e6
+    cost = None if pricing is None else tokens_cost(prompt, completion, pricing)
     return Estimate(prompt, completion, cost)

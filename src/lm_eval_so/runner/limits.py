@@ -13,7 +13,8 @@ import time
 
 from ..common.config import Pricing, RateLimit
 from ..common.errors import BackendError
-from .backends.base import Request
+from ..models.base import Request
+from ..models.pricing import tokens_cost
 
 CHARS_PER_TOKEN = 4
 DEFAULT_COMPLETION_TOKENS = 256  # when params.max_tokens is unset
@@ -75,8 +76,7 @@ class Budget:
         self.exhausted = False
 
     def estimate(self, prompt_tokens: int, completion_tokens: int) -> float:
-        p = self.pricing
-        return (prompt_tokens * p.prompt_per_1m + completion_tokens * p.completion_per_1m) / 1e6
+        return tokens_cost(prompt_tokens, completion_tokens, self.pricing)
 
     def reserve(self, amount: float) -> bool:
         if self.exhausted or self.spent + self.reserved + amount > self.limit:

@@ -14,6 +14,7 @@ import time
 from typing import TextIO
 
 from ..common.records import RunResult
+from ..models.pricing import add_cost
 from .engine import OnResult
 
 REDRAW_EVERY_S = 0.1
@@ -46,8 +47,7 @@ class Progress:
         self.done += 1
         self.errors += result.error is not None
         self.cached += result.cached
-        if self.cost is not None:
-            self.cost = None if result.cost_usd is None else self.cost + result.cost_usd
+        self.cost = add_cost(self.cost, result.cost_usd)
         now = time.monotonic()
         if now >= self.next_draw:
             self.next_draw = now + (REDRAW_EVERY_S if self.interactive else LOG_EVERY_S)

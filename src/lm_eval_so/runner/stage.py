@@ -38,8 +38,8 @@ from ..common.workspace import (
     run_in_progress,
     run_lock,
 )
+from ..models.lookup import check_backend
 from .engine import OnResult, RunnerStats, run_samples
-from .factory import check_backend
 from .progress import progress_reporter
 
 Status = Literal["unscored", "failed", "interrupted", "budget_exhausted"]

@@ -1,10 +1,10 @@
 """``llm_judge``: a model grades each output against a rubric.
 
 The judge is any backend in the registry (``openai``, ``llamacpp``, ``python`` or a plugin's),
-configured exactly like ``runner`` under the metric's ``judge`` key. The evaluator never
-imports the runner: it takes the backend class from the registry and speaks its contract
-(``start``/``complete``/``aclose`` with a request carrying ``sample``, ``repeat``, ``mode``
-and ``params``). All results are graded up front (:meth:`LlmJudge.prepare`), at most
+configured exactly like ``runner`` under the metric's ``judge`` key, and called through the
+same model layer as the runner (``lm_eval_so.models``): the same typed lookup, the same call
+path with its deadline, retries, backoff and ``Retry-After``, the same usage reader and cost
+function. All results are graded up front (:meth:`LlmJudge.prepare`), at most
 ``judge.concurrency`` calls at a time. Judge calls are counted apart from the run's own tokens
 and cost.
 """
@@ -12,18 +12,20 @@ and cost.
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...common.config import RunnerConfig
-from ...common.errors import LmEvalError, PluginError
+from ...common.errors import PluginError
 from ...common.records import DatasetSample, Message, RunResult
-from ...common.registry import registry
+from ...models.base import Backend, Completion, Request
+from ...models.call import CallPolicy, call_model
+from ...models.lookup import get_backend
+from ...models.pricing import add_cost, cost_for
 from .base import Metric, MetricScore, MetricUsage
 from .loop import LoopThread
 
@@ -75,32 +77,6 @@ class JudgeOptions(BaseModel):
         return self
 
 
-@dataclass(frozen=True)
-class JudgeRequest:
-    """Structurally the runner's ``Request``: what every backend's ``complete`` reads."""
-
-    sample: DatasetSample
-    repeat: int
-    mode: str
-    params: dict[str, Any]
-
-    @property
-    def messages(self) -> list[Message]:
-        return self.sample.messages
-
-    @property
-    def prompt(self) -> str:
-        return self.sample.prompt_text()
-
-
-@dataclass(frozen=True)
-class JudgeContext:
-    """Structurally the runner's ``BackendContext``."""
-
-    base_dir: Path
-    seed: int
-
-
 class LlmJudge(Metric):
     """The judge's grade, scaled to 0..1; passes at ``pass_score`` when that is set."""
 
@@ -112,10 +88,10 @@ class LlmJudge(Metric):
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
-        self._backend: Any = None
+        self._backend: Backend | None = None
         self._loop: LoopThread | None = None
         self._usage = MetricUsage()
-        self._is_local = False
+        self._rng = random.Random(0)  # retry jitter only
         # Replies fetched ahead by prepare(), by (sample id, repeat); score() consumes them.
         self._replies: dict[tuple[str, int], Any] = {}
 
@@ -139,9 +115,9 @@ class LlmJudge(Metric):
         self._count(completion)
         return self.grade(completion.text)
 
-    def _request(self, backend: Any, sample: DatasetSample, result: RunResult) -> JudgeRequest:
+    def _request(self, backend: Backend, sample: DatasetSample, result: RunResult) -> Request:
         text = self.render(sample, result)
-        return JudgeRequest(
+        return Request(
             sample=DatasetSample(
                 id=f"judge:{sample.id}", input=text, messages=[Message(role="user", content=text)]
             ),
@@ -151,13 +127,11 @@ class LlmJudge(Metric):
         )
 
     async def _complete_all(
-        self, backend: Any, pairs: Sequence[tuple[DatasetSample, RunResult]]
-    ) -> list[Any]:
-        limit = asyncio.Semaphore(
-            min(self.options.judge.concurrency, getattr(backend, "max_concurrency", None) or 4096)
-        )
+        self, backend: Backend, pairs: Sequence[tuple[DatasetSample, RunResult]]
+    ) -> list[Completion]:
+        limit = asyncio.Semaphore(min(self.options.judge.concurrency, backend.max_concurrency or 4096))
 
-        async def one(sample: DatasetSample, result: RunResult) -> Any:
+        async def one(sample: DatasetSample, result: RunResult) -> Completion:
             async with limit:
                 return await self._complete(backend, self._request(backend, sample, result))
 
@@ -188,47 +162,38 @@ class LlmJudge(Metric):
 
     # ------------------------------------------------------------------ backend
 
-    def _start(self) -> Any:
+    def _start(self) -> Backend:
         config = self.options.judge
-        found = registry.get("backends", config.backend)
-        if not (isinstance(found, type) and hasattr(found, "complete")):
-            raise PluginError(f"llm_judge: backend {config.backend!r} is not a backend class")
-        cls: Any = found  # the runner's Backend contract, known here only by its shape
-        context = JudgeContext(base_dir=self.context.base_dir, seed=self.context.seed)
-        cls.check(config, context)
-        backend = cls(config, context)
+        backend = get_backend(config, self.context.base_dir, self.context.seed)
         self._loop = LoopThread()
         self._loop.run(backend.start())
-        self._backend, self._is_local = backend, bool(getattr(cls, "is_local", False))
+        self._backend = backend
         return backend
 
-    async def _complete(self, backend: Any, request: JudgeRequest) -> Any:
-        config, last = self.options.judge, None
-        for _ in range(config.max_retries + 1):
-            try:
-                return await asyncio.wait_for(backend.complete(request), config.timeout_s)
-            except LmEvalError:
-                raise
-            except Exception as exc:  # rate limits, timeouts: retry, then report the last one
-                last = exc
-        raise PluginError(
-            f"llm_judge: the judge ({config.backend} {config.model or ''}) failed after "
-            f"{config.max_retries + 1} attempts: {type(last).__name__}: {last}"
-        )
+    async def _complete(self, backend: Backend, request: Request) -> Completion:
+        """One grade through the runner's call path: same deadline, retries and Retry-After."""
+        config = self.options.judge
+        timeout = None if backend.enforces_timeout else config.timeout_s
+        policy = CallPolicy(max_retries=config.max_retries, timeout_s=timeout)
+        outcome = await call_model(backend, request, policy, self._rng)
+        if outcome.completion is None:
+            last = outcome.error
+            raise PluginError(
+                f"llm_judge: the judge ({config.backend} {config.model or ''}) failed after "
+                f"{outcome.attempts} attempts: {type(last).__name__}: {last}"
+            )
+        return outcome.completion
 
-    def _count(self, completion: Any) -> None:
-        usage, pricing = completion.usage, self.options.judge.pricing
+    def _count(self, completion: Completion) -> None:
+        assert self._backend is not None
+        usage = completion.usage
         self._usage.calls += 1
-        prompt = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        self._usage.prompt_tokens += prompt
-        self._usage.completion_tokens += completion_tokens
-        if pricing is not None and self._usage.cost_usd is not None:
-            self._usage.cost_usd += (
-                prompt * pricing.prompt_per_1m + completion_tokens * pricing.completion_per_1m
-            ) / 1e6
-        elif not self._is_local:
-            self._usage.cost_usd = None  # a priced API without judge.pricing: unknown, not free
+        if usage is not None:
+            self._usage.prompt_tokens += usage.prompt_tokens
+            self._usage.completion_tokens += usage.completion_tokens
+        # The runner's one cost function: judge.pricing, else free for local, else the table.
+        cost = cost_for(self.options.judge, usage, self._backend, model=completion.model)
+        self._usage.cost_usd = add_cost(self._usage.cost_usd, cost)
 
     def close(self) -> None:
         if self._loop is not None:

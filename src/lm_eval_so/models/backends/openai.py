@@ -1,28 +1,28 @@
-"""OpenAI, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp ...), via the official SDK.
+"""OpenAI, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp's server ...).
 
-Two clients, one behaviour: by default (``runner.options.client: auto``) plain chat and
-completion calls go through a lean stdlib HTTP client (openai_http.py: same auth, base_url,
-error names and status codes, a fraction of the CPU per call); with a proxy configured in the
-environment, or with ``client: sdk``, through the official SDK.
-
-The SDK owns timeouts (``runner.timeout_s`` per HTTP attempt). Retries are the engine's (see
-runner/retry.py), the same for every backend, so the SDK's own are turned off
-(``max_retries=0``): two retry layers would multiply the attempts and hide them.
+Two clients, one behaviour. By default (``runner.options.client: auto``) chat and completion
+requests are posted with aiohttp (models/http.py), keeping the official SDK's public
+conventions: the key as ``Authorization: Bearer`` (``runner.api_key_env``, ``OPENAI_API_KEY``),
+``base_url`` (else ``OPENAI_BASE_URL``), the ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` headers,
+proxies from the environment, gzip, TLS with the system store. ``client: sdk`` uses the official
+``openai.AsyncOpenAI`` instead (its retries off: the engine retries). Either way the reply is
+read by one reader (openai_reply.py), so errors, usage and odd reply shapes come out the same.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from ...common.config import RunnerConfig
-from ...common.errors import BackendError
-from ...common.records import Usage
-from .base import Backend, BackendContext, Completion, Request, answer_text
-from .openai_http import FastOpenAIClient, completion_from, proxy_configured
+from ...common.config import RunnerConfig, base_url_problem
+from ...common.errors import APIConnectionError, APITimeoutError, BackendError
+from ..base import Backend, BackendContext, Completion, Request
+from ..http import JsonPoster
+from .openai_reply import completion_from_reply, status_error
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -49,8 +49,22 @@ def api_key(config: RunnerConfig) -> str:
 class OpenAIOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    #: auto: the lean client unless a proxy variable is set (then the SDK); sdk / fast: force one.
-    client: Literal["auto", "fast", "sdk"] = "auto"
+    #: auto / http: aiohttp; sdk: the official SDK (AsyncOpenAI). "fast" is an old name of http.
+    client: Literal["auto", "http", "fast", "sdk"] = "auto"
+
+
+def default_headers(api_key: str) -> dict[str, str]:
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "Content-Type": "application/json",
+        "User-Agent": "lm-eval-so",
+    }
+    # The SDK sends these when the variables are set; so do we.
+    if org := os.environ.get("OPENAI_ORG_ID"):
+        headers["OpenAI-Organization"] = org
+    if project := os.environ.get("OPENAI_PROJECT_ID"):
+        headers["OpenAI-Project"] = project
+    return headers
 
 
 class OpenAIBackend(Backend):
@@ -62,9 +76,7 @@ class OpenAIBackend(Backend):
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self._client: AsyncOpenAI | None = None
-        self._fast: FastOpenAIClient | None = None
-        self._chat: Any = None
-        self._complete: Any = None
+        self._http: JsonPoster | None = None
 
     @property
     def _options(self) -> OpenAIOptions:
@@ -72,11 +84,8 @@ class OpenAIBackend(Backend):
         return self.options
 
     @property
-    def client_kind(self) -> Literal["fast", "sdk"]:
-        choice = self._options.client
-        if choice == "auto":
-            return "sdk" if proxy_configured() else "fast"
-        return choice
+    def client_kind(self) -> Literal["http", "sdk"]:
+        return "sdk" if self._options.client == "sdk" else "http"
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -86,12 +95,18 @@ class OpenAIBackend(Backend):
                 "name your OpenAI-compatible server serves)"
             )
         api_key(config)
+        if config.base_url is None and (env_url := os.environ.get("OPENAI_BASE_URL")):
+            problem = base_url_problem(env_url)
+            if problem:
+                raise BackendError(f"OPENAI_BASE_URL (used as runner.base_url): {problem}")
 
     async def start(self) -> None:
-        if self.client_kind == "fast":
-            base_url = self._configured_base_url()
-            self._fast = FastOpenAIClient(base_url, api_key(self.config), self.config.timeout_s)
-            await self._fast.start()
+        if self.client_kind == "http":
+            headers = default_headers(api_key(self.config))
+            self._http = JsonPoster(
+                self._configured_base_url(), headers, self.config.timeout_s, self.config.concurrency
+            )
+            await self._http.start()
             return
         from openai import AsyncOpenAI
 
@@ -101,45 +116,21 @@ class OpenAIBackend(Backend):
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
         )
-        # Raw responses carry `retries_taken`; parsing them costs the same as the plain call.
-        self._chat = self._client.chat.completions.with_raw_response.create
-        self._complete = self._client.completions.with_raw_response.create
 
     async def complete(self, request: Request) -> Completion:
-        if self._fast is not None:
-            return await self._fast_call(self._fast, request)
-        if self._chat is None:
+        chat = request.mode == "chat"
+        payload = self._payload(request, chat)
+        if self._http is not None:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            reply = await self._http.post("/chat/completions" if chat else "/completions", body)
+            return completion_from_reply(reply.status, reply.headers, reply.body, chat=chat)
+        if self._client is None:
             raise RuntimeError("OpenAIBackend.start() was not awaited")
-        try:
-            return await self._call(request)
-        except Exception as exc:
-            _note_attempts(exc)
-            raise
+        return await self._sdk_call(self._client, payload, chat)
 
-    async def _call(self, request: Request) -> Completion:
-        if request.mode == "chat":
-            messages = [{"role": m.role, "content": m.content} for m in request.messages]
-            raw = await self._chat(model=self.config.model, messages=messages, **request.params)
-            response = raw.parse()
-            choice = _first_choice(response)
-            text = answer_text(choice.message.content, choice.finish_reason)
-        else:
-            raw = await self._complete(model=self.config.model, prompt=request.prompt, **request.params)
-            response = raw.parse()
-            choice = _first_choice(response)
-            text = answer_text(choice.text, choice.finish_reason)
-        return Completion(
-            text=text,
-            usage=_usage(response.usage),
-            finish_reason=choice.finish_reason,
-            model=response.model,
-            attempts=raw.retries_taken + 1,
-        )
-
-    async def _fast_call(self, client: FastOpenAIClient, request: Request) -> Completion:
+    def _payload(self, request: Request, chat: bool) -> dict[str, Any]:
         params = request.params
         payload: dict[str, Any] = {"model": self.config.model}
-        chat = request.mode == "chat"
         if chat:
             payload["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         else:
@@ -148,13 +139,29 @@ class OpenAIBackend(Backend):
             params = dict(params)
             payload.update(params.pop("extra_body") or {})
         payload.update(params)
-        response = await client.post("/chat/completions" if chat else "/completions", payload)
-        return completion_from(response, chat=chat)
+        return payload
+
+    async def _sdk_call(self, client: AsyncOpenAI, payload: dict[str, Any], chat: bool) -> Completion:
+        import openai
+
+        body = dict(payload)
+        extra = {k: body.pop(k) for k in list(body) if k not in _SDK_KEYWORDS}
+        create = client.chat.completions if chat else client.completions
+        try:
+            raw = await create.with_raw_response.create(**body, extra_body=extra or None)
+        except openai.APIStatusError as exc:  # the same classification as the aiohttp path
+            raise status_error(exc.status_code, exc.response.content, exc.response.headers) from None
+        except openai.APITimeoutError:
+            raise APITimeoutError() from None
+        except openai.APIConnectionError as exc:
+            raise APIConnectionError(f"Connection error. ({exc})") from None
+        response = raw.http_response
+        return completion_from_reply(response.status_code, response.headers, response.content, chat=chat)
 
     async def aclose(self) -> None:
-        if self._fast is not None:
-            await self._fast.close()
-            self._fast = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -165,39 +172,17 @@ class OpenAIBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         base_url = str(self._client.base_url) if self._client else self._configured_base_url()
-        client = "sdk" if self._client else "fast" if self._fast else self._options.client
-        return {**super().describe(), "base_url": _without_credentials(base_url), "client": client}
+        return {**super().describe(), "base_url": _without_credentials(base_url), "client": self.client_kind}
 
     def _configured_base_url(self) -> str:
         return self.config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
 
-def _note_attempts(exc: Exception) -> None:
-    """Tell the engine how many HTTP attempts a failed call took, retries included.
-
-    The SDK numbers each attempt in the ``x-stainless-retry-count`` header of its request.
-    """
-    headers = getattr(getattr(exc, "request", None), "headers", None)
-    retries = headers.get("x-stainless-retry-count") if headers is not None else None
-    if isinstance(retries, str) and retries.isdigit():
-        exc.attempts = int(retries) + 1  # type: ignore[attr-defined]
-
-
-def _first_choice(response: Any) -> Any:
-    if not response.choices:
-        raise ValueError(f"the server returned no choices (response id {response.id!r})")
-    return response.choices[0]
-
-
-def _usage(usage: Any) -> Usage | None:
-    if usage is None:
-        return None
-    prompt, completion = usage.prompt_tokens or 0, usage.completion_tokens or 0
-    return Usage.model_construct(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=usage.total_tokens or prompt + completion,
-    )
+# Keywords the SDK's create() takes by name; anything else goes through extra_body.
+_SDK_KEYWORDS = frozenset(
+    {"model", "messages", "prompt", "temperature", "top_p", "max_tokens", "stop", "seed",
+     "presence_penalty", "frequency_penalty"}
+)  # fmt: skip
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

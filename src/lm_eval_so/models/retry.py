@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ..common.errors import APIConnectionError
+
 BASE_DELAY_S = 0.5
 MAX_DELAY_S = 8.0
 MAX_RETRY_AFTER_S = 120.0  # a server asking for more is capped: the run must make progress
@@ -40,7 +42,7 @@ def is_retryable(exc: BaseException) -> bool:
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         return status in RETRY_STATUSES or status >= 500
-    if isinstance(exc, (TimeoutError, ConnectionError)):
+    if isinstance(exc, (TimeoutError, ConnectionError, APIConnectionError)):
         return True
     return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 

@@ -13,8 +13,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ...common.config import RunnerConfig
-from ...common.records import DatasetSample, Message, Usage
+from ..common.config import RunnerConfig
+from ..common.errors import EmptyAnswer, InvalidAnswer
+from ..common.records import DatasetSample, Message, Usage
 
 Mode = Literal["chat", "completion"]
 
@@ -47,28 +48,6 @@ class Completion:
     model: str | None = None
     #: Calls it took, retries included (a client that retries internally may report them).
     attempts: int = 1
-
-
-class EmptyAnswer(Exception):
-    """The model gave no answer at all: ``content: null`` with no tool call, no text, ``None``.
-
-    That is a failed call (an error record with its ``finish_reason``, counted in
-    ``error_rate``), not an empty string scored as an answer. A model that answers ``""`` did
-    answer, and its empty answer is scored like any other.
-    """
-
-    def __init__(self, finish_reason: str | None, what: str = "the model returned no content") -> None:
-        self.finish_reason = finish_reason
-        reason = f"finish_reason={finish_reason!r}" if finish_reason else "no finish_reason"
-        super().__init__(f"{what} ({reason})")
-
-
-class InvalidAnswer(Exception):
-    """The answer cannot be stored as text: not a ``str``, or not valid Unicode.
-
-    A lone UTF-16 surrogate (``"\\ud800"`` in a JSON reply, or a Python app returning one)
-    cannot be written as UTF-8. It is this sample's error; the run goes on.
-    """
 
 
 def check_answer(completion: Completion) -> Completion:

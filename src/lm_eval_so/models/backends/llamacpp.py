@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...common.config import RunnerConfig
 from ...common.errors import BackendError
-from ...common.records import Usage
+from ..base import Backend, BackendContext, Completion, Request, answer_text
+from ..usage import parse_usage
 from . import llamacpp_support as support
-from .base import Backend, BackendContext, Completion, Request, answer_text
 
 EXTRA_HINT = support.EXTRA_HINT
 
@@ -123,7 +123,7 @@ class LlamaCppBackend(Backend):
             text = answer_text(choice.get("text"), choice.get("finish_reason"))
         return Completion(
             text=text,
-            usage=_usage(response.get("usage")),
+            usage=parse_usage(response.get("usage")),
             finish_reason=choice.get("finish_reason"),
             model=self.model_name,
         )
@@ -168,14 +168,3 @@ class LlamaCppBackend(Backend):
 def _model_path(model: str, base_dir: Path) -> Path:
     path = Path(model).expanduser()
     return path if path.is_absolute() else (base_dir / path).resolve()
-
-
-def _usage(usage: dict[str, int] | None) -> Usage | None:
-    if not usage:
-        return None
-    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    return Usage.model_construct(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=usage.get("total_tokens") or prompt + completion,
-    )

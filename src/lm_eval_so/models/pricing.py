@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from ..common.config import Pricing, RunnerConfig
 from ..common.records import Usage
-from .backends.base import Backend
+from .base import Backend
 
 # USD per 1M tokens: (prompt, completion). List prices at the time of writing; `runner.pricing`
 # overrides them. Dated snapshots ("gpt-4o-2024-08-06") resolve to their family below, except
@@ -97,12 +97,28 @@ def cost_for(
         pricing = price_for(model) or price_for(config.model)
         if pricing is None:
             return None
+    return cost_of(usage, pricing)
+
+
+def cost_of(usage: Usage | None, pricing: Pricing) -> float | None:
+    """USD for ``usage`` at ``pricing`` (per 1M tokens): the one cost formula.
+
+    Unknown usage (None) has an unknown cost (None), unless the price is zero either way.
+    """
     if usage is None:
         free = pricing.prompt_per_1m == 0 and pricing.completion_per_1m == 0
         return 0.0 if free else None
-    return (
-        usage.prompt_tokens * pricing.prompt_per_1m + usage.completion_tokens * pricing.completion_per_1m
-    ) / 1_000_000
+    return tokens_cost(usage.prompt_tokens, usage.completion_tokens, pricing)
+
+
+def tokens_cost(prompt_tokens: int, completion_tokens: int, pricing: Pricing) -> float:
+    """USD for a number of prompt and completion tokens (estimates too) at ``pricing``."""
+    return (prompt_tokens * pricing.prompt_per_1m + completion_tokens * pricing.completion_per_1m) / 1_000_000
+
+
+def add_cost(total: float | None, cost: float | None) -> float | None:
+    """The one "unknown" rule: one call of unknown cost makes the total unknown, not smaller."""
+    return None if total is None or cost is None else total + cost
 
 
 def configured_pricing(config: RunnerConfig, backend: str | Backend | type[Backend]) -> Pricing | None:

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ...common.errors import BackendError
+from ...common.errors import BackendError, EmptyAnswer
 from ...common.modules import add_pipeline_dir
-from ...common.records import Usage
-from .base import Completion, EmptyAnswer, Request
+from ..base import Completion, Request
+from ..usage import parse_usage
 
 # What the function may ask for, by parameter name.
 ARGUMENTS: dict[str, Callable[[Request], Any]] = {
@@ -104,19 +104,7 @@ def to_completion(returned: Any, spec: str) -> Completion:
             f"{spec} returned {_describe(returned)}; return a str, a dict with an 'output' "
             "string, or an object with an .output string"
         )
-    return Completion(text=output, usage=_usage(usage))
-
-
-def _usage(usage: Any) -> Usage | None:
-    if usage is None:
-        return None
-
-    def get(key: str) -> Any:
-        return usage.get(key) if isinstance(usage, Mapping) else getattr(usage, key, None)
-
-    prompt, completion = int(get("prompt_tokens") or 0), int(get("completion_tokens") or 0)
-    total = int(get("total_tokens") or prompt + completion)
-    return Usage.model_construct(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    return Completion(text=output, usage=parse_usage(usage))
 
 
 def _describe(value: Any) -> str:

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from ...common.config import RunnerConfig
-from .base import Backend, BackendContext, Completion, Request
+from ...common.errors import AppExit
+from ..base import Backend, BackendContext, Completion, Request
 from .python_support import ARGUMENTS, call_plan, code_identity, import_function, to_completion
 
 
@@ -105,13 +106,6 @@ class PythonBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "function": self.config.function}
-
-
-class AppExit(Exception):
-    """The app under test raised ``SystemExit`` (or another non-``Exception``) for one sample."""
-
-    def __init__(self, spec: str, exc: BaseException) -> None:
-        super().__init__(f"{spec} raised {type(exc).__name__}({exc!s}); the run went on without it")
 
 
 def _is_async(function: Callable[..., Any]) -> bool:

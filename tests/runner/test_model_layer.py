@@ -1,0 +1,157 @@
+"""The one model layer: every reply shape a real OpenAI-compatible server sends, both clients,
+honest attempt counts, and the judge on the runner's call path.
+
+Each case runs the real runner against the loopback server and asserts the per-sample outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runner_helpers import KEY, openai_config, run, samples
+
+from fake_openai.server import ServerThread
+from lm_eval_so.common.records import RunResult
+
+CLIENTS = ["http", "sdk"]
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
+def run_one(tmp_path: Path, server: ServerThread, client: str, **runner: Any) -> RunResult:
+    config = openai_config(tmp_path, server.base_url, options={"client": client}, max_retries=0, **runner)
+    _, [result] = run(config, samples(1), tmp_path / "results.jsonl")
+    return result
+
+
+def completion_json(content: Any, **extra: Any) -> str:
+    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+    return json.dumps({"id": "x", "model": "m", "choices": [choice], **extra})
+
+
+# --------------------------------------------------------------------------- reply shapes
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_content_as_a_list_of_parts_is_the_text_parts_joined(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(content_parts=True)
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.ok and result.output == "echo: question 0"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    ("body", "content_type", "error_type", "message"),
+    [
+        (json.dumps({"id": "x", "choices": []}), "application/json", "InvalidResponse", "no choices"),
+        (
+            "<html><body>Bad gateway</body></html>",
+            "text/html",
+            "InvalidResponse",
+            "not JSON: '<html><body>Bad",
+        ),
+        (
+            json.dumps({"error": {"message": "model is overloaded", "type": "server_error", "code": None}}),
+            "application/json",
+            "InternalServerError",
+            "model is overloaded",
+        ),
+        (
+            json.dumps({"error": {"message": "quota exceeded", "type": "insufficient_quota", "code": 429}}),
+            "application/json",
+            "RateLimitError",
+            "quota exceeded",
+        ),
+        (completion_json(None, usage=None), "application/json", "EmptyAnswer", "finish_reason='stop'"),
+        ("[1, 2]", "application/json", "InvalidResponse", "not an object"),
+    ],
+)
+def test_odd_replies_are_that_samples_error_with_the_servers_words(
+    client: str,
+    body: str,
+    content_type: str,
+    error_type: str,
+    message: str,
+    fake_openai: ServerThread,
+    tmp_path: Path,
+) -> None:
+    fake_openai.configure(raw_reply=body, raw_content_type=content_type)
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.error is not None, result
+    assert result.error.type == error_type and message in result.error.message
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_tool_calls_without_text_are_an_empty_answer(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+        "finish_reason": "tool_calls",
+    }
+    fake_openai.configure(raw_reply=json.dumps({"id": "x", "model": "m", "choices": [choice]}))
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.error is not None and result.error.type == "EmptyAnswer"
+    assert "tool calls" in result.error.message and result.finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("usage", [None, {"prompt_tokens": "3", "completion_tokens": 2}, {"total_tokens": 5}])
+def test_missing_or_malformed_usage_is_unknown(
+    client: str, usage: Any, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(raw_reply=completion_json("Paris", usage=usage))
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.ok and result.output == "Paris"
+    assert result.usage is None and result.cost_usd is None  # gpt-4o-mini is priced: unknown, not $0
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_gzipped_reply_is_read(client: str, fake_openai: ServerThread, tmp_path: Path) -> None:
+    fake_openai.configure(gzip=True)
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.ok and result.output == "echo: question 0" and result.usage is not None
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_lone_surrogate_in_the_reply_is_invalid_answer(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(raw_reply=completion_json("bad \ud800"))
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.error is not None and result.error.type == "InvalidAnswer"
+
+
+def test_every_reply_shape_can_be_read_back_and_cached(fake_openai: ServerThread, tmp_path: Path) -> None:
+    # The cache stores only what a result record can hold: a list of parts is stored as text.
+    fake_openai.configure(content_parts=True)
+    config = openai_config(tmp_path, fake_openai.base_url, cache="read_write")
+    run(config, samples(2), tmp_path / "a.jsonl", cache_dir=tmp_path / "cache")
+    _, results = run(config, samples(2), tmp_path / "b.jsonl", cache_dir=tmp_path / "cache")
+    assert all(r.cached and r.output and r.output.startswith("echo: question") for r in results)
+
+
+# --------------------------------------------------------------------------- attempts
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_attempts_count_every_request_on_the_wire(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(drop_first=100)  # every connection is closed without a reply
+    config = openai_config(tmp_path, fake_openai.base_url, options={"client": client}, max_retries=2)
+    _, [result] = run(config, samples(1), tmp_path / "results.jsonl")
+    assert result.error is not None and result.error.type == "APIConnectionError"
+    arrived = len(fake_openai.stats()["arrivals"])
+    assert result.attempts == arrived == 3  # 1 + max_retries, nothing re-sent behind our back
