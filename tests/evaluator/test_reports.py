@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import subprocess
@@ -53,10 +55,19 @@ def test_html_escapes_every_model_and_dataset_text(hostile_run: Path) -> None:
 def test_html_is_self_contained(hostile_run: Path) -> None:
     html = (hostile_run / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.IGNORECASE)
-    # Exactly one script, our own inline table script (no src), allowed by its hash in the CSP.
-    assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == ["<script>"]
+    # Exactly one script that runs, our own inline table script (no src), allowed by its hash
+    # in the CSP; and the rows' data island, which is data (type application/json), not code.
+    assert re.findall(r"<script[^>]*>", html, re.IGNORECASE) == [
+        '<script type="application/json" id="sample-data">',
+        "<script>",
+    ]
     assert "<link" not in html.lower()
-    assert "script-src 'sha256-" in html
+    code = re.search(r"<script>(.*?)</script>", html, re.DOTALL)
+    assert code is not None
+    digest = base64.b64encode(hashlib.sha256(code.group(1).encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in html
+    assert "innerHTML" not in code.group(1) and "insertAdjacentHTML" not in code.group(1)
+    assert "eval(" not in code.group(1) and "document.write" not in code.group(1)
     assert "@import" not in html and "url(" not in html
 
 

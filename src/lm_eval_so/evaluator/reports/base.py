@@ -8,6 +8,7 @@ it (as often as they need), ask ``len()``, and use :meth:`SampleRows.failing` /
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,3 +93,29 @@ class Reporter(ABC):
     @abstractmethod
     def write(self, data: ReportData, path: Path) -> None:
         """Write the report to ``path`` (atomically), streaming ``data.rows`` as it goes."""
+
+
+# --------------------------------------------------------------------------- text for reports
+
+# UTF-16 surrogates cannot be written as UTF-8: a lone one (from a plugin's row, say) would
+# make a report fail to write, or a JSON file that strict parsers refuse.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 controls other than tab, newline and carriage return, and DEL: invisible or rejected by
+# HTML and Markdown; shown as their Unicode "control pictures" (NUL as ␀).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PICTURES = {code: 0x2400 + code for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+_PICTURES[0x7F] = 0x2421
+
+
+def utf8_safe(text: str) -> str:
+    """``text`` with every unpaired surrogate replaced by U+FFFD (a valid pair becomes its
+    character), as any UTF-8 decoder would show it; unchanged, and not copied, otherwise."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def printable(text: str) -> str:
+    """Text for a page a person reads: UTF-8-safe, control characters shown as pictures."""
+    text = utf8_safe(text)
+    return text.translate(_PICTURES) if _CONTROL.search(text) else text

@@ -6,6 +6,7 @@ computed here; the template only lays the bars out (and Jinja escapes every labe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,11 @@ class Histogram:
 
 
 def histogram(values: Sequence[float], *, binary: bool, unit: str = "") -> Histogram:
-    """Pass/fail scores as two bars (fail, pass); anything else in ``BINS`` equal bins."""
+    """Pass/fail scores as two bars (fail, pass); anything else in ``BINS`` equal bins.
+
+    Values that are not finite (a NaN score, an infinite latency) have no place on the axis
+    and are left out of the bars."""
+    values = [v for v in values if math.isfinite(v)]
     if binary:
         passed = sum(1 for v in values if v >= 0.5)
         return _draw([len(values) - passed, passed], ["fail", "pass"], "fail", "pass")

@@ -1,18 +1,25 @@
 """``report.md``: the run's summary as Markdown, for a CI step summary or a PR comment.
 
-Model output never appears verbatim: it is escaped (no raw HTML, no table-breaking pipes or
-newlines) and clipped, so a hostile answer cannot inject markup into the page showing it.
+Every text that is not ours (model output, sample input and expected, ids, error messages,
+metric and gate names, reasons) goes through :func:`cell`: one line, clipped, and inert where
+GitHub renders it. Plain words are shown as they are, with ``<``, ``>`` and ``&`` written as
+entities and pipes escaped; anything else (a ``[``, ``!``, ``@``, ``#``, ``:``, backtick,
+backslash, ``www.``, something shaped like a commit hash…) is put in a code span, where
+neither Markdown (links, images, autolinks, raw HTML, comments) nor GitHub's later passes
+(bare URLs, @mentions, #123 references, commit links) apply. A hostile answer can therefore
+not make the page showing the report fetch an image, link anywhere or ping anyone.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import ClassVar
 
 from ...common.records import MetricSummary, Summary, ThresholdOutcome
 from ...common.workspace import atomic_write_text
-from .base import ReportData, Reporter, SampleRow, SampleRows
+from .base import ReportData, Reporter, SampleRow, SampleRows, printable
 from .wording import cache_phrase, cost_phrase, tokens_phrase, usd
 
 FAILING_SHOWN = 10
@@ -27,16 +34,43 @@ class MarkdownReporter(Reporter):
         atomic_write_text(path, render(data))
 
 
-def cell(text: object, width: int = 80) -> str:
-    value = " ".join(str(text).split()).replace("|", "\\|")
+# Characters that mean nothing to GFM or GitHub in a table cell, once <, > and & are entities.
+_PLAIN = re.compile(r"[\w \-.,;=+'\"?()/%<>&|…‘’“”–—«»·]*")
+# Plain characters that still can: "www." autolinks, hex words that GitHub links as commits,
+# GH-123 issue references, and an underscore that is not inside a word (emphasis).
+_MARKUP = re.compile(r"www\.|(?<!\w)[0-9a-f]{7,40}(?!\w)|(?<!\w)gh-\d|(?<!\w)_|_(?!\w)", re.IGNORECASE)
+_BACKTICKS = re.compile(r"`+")
+
+
+def cell(text: object, width: int = 80, *, table: bool = True) -> str:
+    """``text`` as one inert line of Markdown, at most ``width`` characters; ``table``: for a
+    table cell (a pipe is escaped, as GFM needs even inside a code span)."""
+    value = " ".join(printable(str(text)).split())
     value = value if len(value) <= width else value[: width - 1] + "…"
-    return html.escape(value, quote=False).replace("`", "\\`")
+    if _PLAIN.fullmatch(value) and not _MARKUP.search(value):
+        value = html.escape(value, quote=False)
+        return value.replace("|", "\\|") if table else value
+    return code(value, table=table)
+
+
+def code(value: str, *, table: bool = True) -> str:
+    """``value`` (one line) as a code span that no backtick or pipe inside it can end."""
+    if table:
+        value = value.replace("|", "\\|")  # GFM splits table cells before it reads code spans
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(value)), default=0))
+    pad = " " if value[:1] in ("`", " ") or value[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def render(data: ReportData) -> str:
     s = data.summary
     verdict = "✅ passed" if s.passed else "❌ failed"
-    lines = [f"## {cell(s.pipeline)}: {verdict}", "", f"Run `{cell(s.run_id)}`", ""]
+    lines = [
+        f"## {cell(s.pipeline, table=False)}: {verdict}",
+        "",
+        f"Run {code(printable(s.run_id), table=False)}",
+        "",
+    ]
     lines += ["| metric | mean | 95% CI | n | std | pass@k |", "|---|---|---|---|---|---|"]
     lines += [_metric_line(m) for m in s.metrics.values()]
     if s.thresholds:
