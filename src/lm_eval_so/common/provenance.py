@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .config import PipelineConfig, load_config
+from .config import PipelineConfig, config_from_text, load_config
 from .errors import ArtifactError
 from .redact import Redactor
 
@@ -74,10 +74,11 @@ def load_run_config(run_dir: Path) -> PipelineConfig:
     ``function: my_metrics:score``) resolve next to the original, as they did when it ran.
     When the original is gone, they resolve next to the copy.
     """
-    config = load_config(Path(run_dir) / "pipeline.yaml")
+    copy = Path(run_dir) / "pipeline.yaml"
     try:
         origin = original_config_path(run_dir)
     except ArtifactError:
-        return config
-    config._path = origin.resolve()
-    return config
+        return load_config(copy)
+    # Validated as if it sat where the original does: load-time checks import the modules
+    # its functions name, next to the original, as the run did.
+    return config_from_text(copy.read_text(encoding="utf-8"), origin.resolve())

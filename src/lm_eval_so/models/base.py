@@ -6,6 +6,7 @@ cost and turning exceptions into result records, so a backend may simply raise.
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..common.config import RunnerConfig
-from ..common.errors import EmptyAnswer, InvalidAnswer
+from ..common.config import Pricing, RunnerConfig
+from ..common.errors import BackendError, EmptyAnswer, InvalidAnswer
 from ..common.records import DatasetSample, Message, Usage
 
 Mode = Literal["chat", "completion"]
@@ -48,6 +49,13 @@ class Completion:
     model: str | None = None
     #: Calls it took, retries included (a client that retries internally may report them).
     attempts: int = 1
+
+
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:
+        return True
 
 
 def check_answer(completion: Completion) -> Completion:
@@ -112,6 +120,9 @@ class Backend(ABC):
     is_local: ClassVar[bool] = False
     #: Model of ``runner.options``; validated when the pipeline is loaded.
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: The optional dependency the backend needs: (importable module, extra), e.g.
+    #: ``("anthropic", "anthropic")``. Checked by :meth:`require_sdk` and ``lm-eval-so plugins``.
+    sdk: ClassVar[tuple[str, str] | None] = None
     #: Whether the response cache is on when ``runner.cache`` is not written in the pipeline.
     #: False for a backend whose answers depend on more than :meth:`identity` can see (the
     #: python backend: the user's code may read files, services or clocks), so that a cached
@@ -126,6 +137,28 @@ class Backend(ABC):
     @classmethod  # noqa: B027  (optional hook)
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
         """Fail fast (raise ``BackendError``) before any sample runs: missing key, bad model."""
+
+    @classmethod
+    def require_sdk(cls) -> None:
+        """BackendError naming the extra to install when :attr:`sdk`'s module is missing."""
+        if cls.sdk is None:
+            return
+        module, extra = cls.sdk
+        if importlib.util.find_spec(module.partition(".")[0]) is None or _missing(module):
+            raise BackendError(
+                f"runner.backend: {cls.name} needs the [{extra}] extra: pip install 'lm-eval-so[{extra}]'"
+            )
+
+    @classmethod
+    def price(cls, model: str) -> Pricing | None:
+        """USD per 1M tokens for ``model`` from this backend's price table, None if unknown.
+
+        The default is the OpenAI list-price table; a provider backend overrides it with its
+        own (dated) table. ``runner.pricing`` always wins over it.
+        """
+        from .pricing import lookup_price
+
+        return lookup_price(model)
 
     @property
     def mode(self) -> Mode:

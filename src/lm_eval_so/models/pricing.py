@@ -94,10 +94,18 @@ def cost_for(
     if pricing is None:
         if _is_local(backend):
             return 0.0
-        pricing = price_for(model) or price_for(config.model)
+        pricing = _table_price(backend, model) or _table_price(backend, config.model)
         if pricing is None:
             return None
     return cost_of(usage, pricing)
+
+
+def _table_price(backend: str | Backend | type[Backend], model: str | None) -> Pricing | None:
+    if not model:
+        return None
+    if isinstance(backend, str):
+        return lookup_price(model)
+    return backend.price(model)
 
 
 def cost_of(usage: Usage | None, pricing: Pricing) -> float | None:
@@ -127,7 +135,7 @@ def configured_pricing(config: RunnerConfig, backend: str | Backend | type[Backe
         return config.pricing
     if _is_local(backend):
         return Pricing.model_construct(prompt_per_1m=0.0, completion_per_1m=0.0)
-    return price_for(config.model)
+    return _table_price(backend, config.model)
 
 
 def _is_local(backend: str | Backend | type[Backend]) -> bool:

@@ -56,6 +56,12 @@ def _row(info: PluginInfo, checked: bool) -> dict[str, Any]:
     }
     if info.shadowed:
         row["shadows"] = info.shadowed
+    if info.kind == "backends" and info.dist == "lm-eval-so":
+        from ..models.backends import missing_extra
+
+        extra = missing_extra(info.name)
+        if extra:
+            row["needs"] = f"pip install 'lm-eval-so{extra}'"
     if checked:
         row["status"] = f"failed: {info.error}" if info.error else "ok"
     return row
@@ -73,6 +79,8 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         text = "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
         if row.get("shadows"):
             text += f"  (also in: {', '.join(row['shadows'])})"
+        if row.get("needs"):
+            text += f"  (not installed: {row['needs']})"
         lines.append(text)
     return "\n".join(lines)
 

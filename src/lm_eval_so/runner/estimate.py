@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..common.config import PipelineConfig
 from ..common.records import DatasetSample
 from ..models.base import Request
+from ..models.lookup import backend_class
 from ..models.pricing import configured_pricing, tokens_cost
 from .limits import completion_budget, estimate_prompt_tokens
 
@@ -32,6 +33,6 @@ def estimate_run(config: PipelineConfig, samples: Iterable[DatasetSample]) -> Es
         prompt += estimate_prompt_tokens(Request(sample, 0, mode, params)) * runner.repeats
         requests += runner.repeats
     completion = completion_budget(params) * requests
-    pricing = configured_pricing(runner, runner.backend)
+    pricing = configured_pricing(runner, backend_class(config))
     cost = None if pricing is None else tokens_cost(prompt, completion, pricing)
     return Estimate(prompt, completion, cost)

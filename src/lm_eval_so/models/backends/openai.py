@@ -22,7 +22,8 @@ from ...common.config import RunnerConfig, base_url_problem
 from ...common.errors import APIConnectionError, APITimeoutError, BackendError
 from ..base import Backend, BackendContext, Completion, Request
 from ..http import JsonPoster
-from .openai_reply import completion_from_reply, status_error
+from ..status import status_error
+from .openai_reply import completion_from_reply
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -20,30 +20,15 @@ from typing import Any
 
 from ...common.errors import (
     APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
     EmptyAnswer,
     InternalServerError,
     InvalidResponse,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
 )
 from ..base import Completion, answer_text
 from ..retry import parse_retry_after
+from ..status import BY_STATUS, status_error
 from ..usage import parse_usage
 
-_BY_STATUS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
 # Error objects inside a 200 carry a type or code instead of a status.
 _BY_KIND = {
     "invalid_request_error": 400,
@@ -57,21 +42,6 @@ _BY_KIND = {
     "overloaded_error": 529,
 }
 SNIPPET = 200  # characters of a non-JSON body quoted in the error
-
-
-def status_error(status: int, body: bytes | str, headers: Any) -> APIStatusError:
-    """The error for an HTTP error reply, named and worded as the official SDK names it."""
-    cls = InternalServerError if status >= 500 else _BY_STATUS.get(status, APIStatusError)
-    detail = _detail(body)
-    return cls(f"Error code: {status} - {detail}", status, parse_retry_after(headers))
-
-
-def _detail(body: bytes | str) -> Any:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text[:SNIPPET]
 
 
 def completion_from_reply(status: int, headers: Any, body: bytes, *, chat: bool) -> Completion:
@@ -144,5 +114,5 @@ def _error_object(error: Any, status: int, headers: Any) -> APIStatusError:
     message = error.get("message") or error
     if number is None:
         return APIStatusError(f"Error in a {status} reply - {message}", status)
-    cls = InternalServerError if number >= 500 else _BY_STATUS.get(number, APIStatusError)
+    cls = InternalServerError if number >= 500 else BY_STATUS.get(number, APIStatusError)
     return cls(f"Error code: {number} - {message}", number, parse_retry_after(headers))

@@ -1,0 +1,52 @@
+"""An HTTP error reply -> the model-call error the official SDKs name for it. Every backend uses it.
+
+400 BadRequestError, 401 AuthenticationError, 403 PermissionDeniedError, 404 NotFoundError,
+409 ConflictError, 422 UnprocessableEntityError, 429 RateLimitError, 5xx (529 included)
+InternalServerError, anything else APIStatusError; with the server's message and the wait it
+asked for (``retry-after-ms`` / ``Retry-After``), which the one retry policy honours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..common.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from .retry import parse_retry_after
+
+SNIPPET = 200  # characters of a non-JSON body quoted in an error
+
+BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error(status: int, body: bytes | str, headers: Any) -> APIStatusError:
+    """The error for an HTTP error reply, named and worded as the official SDK names it."""
+    cls = InternalServerError if status >= 500 else BY_STATUS.get(status, APIStatusError)
+    detail = _detail(body)
+    return cls(f"Error code: {status} - {detail}", status, parse_retry_after(headers))
+
+
+def _detail(body: bytes | str) -> Any:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text[:SNIPPET]
