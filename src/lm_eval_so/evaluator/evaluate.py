@@ -284,10 +284,10 @@ def _summary(
         n_results=n_results,
         n_errors=tally.n_errors,
         error_rate=error_rate,
-        cost_usd=tally.cost_usd,
+        cost_usd=tally.calls.cost_usd,
         latency_p95_ms=latency.p95,
         model=model,
-        n_usage_unknown=tally.n_usage_unknown,
+        n_usage_unknown=tally.calls.n_usage_unknown,
     )
     outcomes = check_gates(config.evaluator, metrics, figures) or [ran_without_errors(figures)]
     return Summary(
@@ -300,13 +300,13 @@ def _summary(
         n_results=n_results,
         n_errors=tally.n_errors,
         error_rate=error_rate,
-        usage=tally.usage,
-        cost_usd=tally.cost_usd,
+        usage=tally.calls.usage,
+        cost_usd=tally.calls.cost_usd,
         latency_ms=latency,
-        n_cached=tally.n_cached,
-        cost_spent_usd=tally.cost_spent_usd,
-        cost_replayed_usd=tally.cost_replayed_usd,
-        n_usage_unknown=tally.n_usage_unknown,
+        n_cached=tally.calls.n_cached,
+        cost_spent_usd=tally.calls.cost_spent_usd,
+        cost_replayed_usd=tally.calls.cost_replayed_usd,
+        n_usage_unknown=tally.calls.n_usage_unknown,
         stopped=stopped,
     )
 

@@ -10,25 +10,16 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..common.records import RunResult, ScoreRecord, Usage
-from ..models.pricing import add_cost
+from ..common.records import RunResult, ScoreRecord
+from ..models.tally import CallTally
 
 
 @dataclass
 class RunTally:
     scores: dict[str, array[float]] = field(default_factory=dict)
     failed: bytearray = field(default_factory=bytearray)  # one flag per result, in run order
-    # Plain ints: adding 100,000 Usage models would validate 100,000 new ones.
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float | None = 0.0
-    cost_spent_usd: float | None = 0.0
-    cost_replayed_usd: float | None = 0.0
-    n_cached: int = 0
-    n_usage_unknown: int = 0
+    calls: CallTally = field(default_factory=CallTally)  # tokens, cost, replays: the one tally
     latencies: array[float] = field(default_factory=lambda: array("d"))  # successful calls only
-    n_errors: int = 0
     max_repeat: int = 0
     first_model: str | None = None
 
@@ -40,43 +31,22 @@ class RunTally:
     def n_results(self) -> int:
         return len(self.failed)
 
+    @property
+    def n_errors(self) -> int:
+        return self.calls.n_errors
+
     def add(self, result: RunResult, records: Iterable[ScoreRecord]) -> None:
         """Count one result and its score records (one per metric)."""
-        self._add_result(result)
+        self.calls.add(result)
+        if result.error is None:
+            self.latencies.append(result.latency_ms)
+        self.max_repeat = max(self.max_repeat, result.repeat)
+        self.first_model = self.first_model or result.model
         failed = result.error is not None
         for record in records:
             self.scores[record.metric].append(record.score)
             failed = failed or record.passed is False
         self.failed.append(failed)
-
-    def _add_result(self, result: RunResult) -> None:
-        usage = result.usage
-        if usage is None:
-            self.n_usage_unknown += 1
-        else:
-            self.prompt_tokens += usage.prompt_tokens
-            self.completion_tokens += usage.completion_tokens
-            self.total_tokens += usage.total_tokens
-        self.cost_usd = add_cost(self.cost_usd, result.cost_usd)
-        if result.cached:
-            self.n_cached += 1
-            self.cost_replayed_usd = add_cost(self.cost_replayed_usd, result.cost_usd)
-        else:
-            self.cost_spent_usd = add_cost(self.cost_spent_usd, result.cost_usd)
-        if result.error is not None:
-            self.n_errors += 1
-        else:
-            self.latencies.append(result.latency_ms)
-        self.max_repeat = max(self.max_repeat, result.repeat)
-        self.first_model = self.first_model or result.model
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            total_tokens=self.total_tokens,
-        )
 
 
 class SeenAttempts:

@@ -30,7 +30,8 @@ from ..common.workspace import JsonlWriter, iter_jsonl
 from ..models.base import Backend, Completion, Request, storable
 from ..models.call import CallPolicy, CallTimeout, call_model
 from ..models.lookup import create_backend
-from ..models.pricing import add_cost, configured_pricing, cost_for
+from ..models.pricing import configured_pricing, cost_for
+from ..models.tally import CallTally
 from .cache import KeyMaker, ResponseCache, cache_mode
 from .limits import Budget, RateLimiter, budget_pricing, completion_budget, estimate_prompt_tokens
 from .resume import repair_tail
@@ -298,47 +299,28 @@ class _Caller:
 
 
 class _Tally:
-    """Writes each result as it arrives and keeps the running totals."""
+    """Writes each result as it arrives and keeps the running totals (the one CallTally)."""
 
     def __init__(self, writer: JsonlWriter, on_result: OnResult | None) -> None:
         self.writer, self.on_result = writer, on_result
-        self.n_requests = self.n_errors = self.n_cached = self.n_usage_unknown = 0
-        self.prompt_tokens = self.completion_tokens = self.total_tokens = 0
-        self.cost: float | None = 0.0
+        self.calls = CallTally()
 
     def seed(self, path: Path) -> set[tuple[str, int]]:
         """Count the results a resumed run already has; returns their (sample, repeat) pairs."""
         done: set[tuple[str, int]] = set()
         for result in iter_jsonl(path, RunResult):
             done.add((result.sample_id, result.repeat))
-            self._count(result)
+            self.calls.add(result)
         return done
 
     def add(self, result: RunResult) -> None:
         self.writer.write(result)
-        self._count(result)
+        self.calls.add(result)
         if self.on_result is not None:
             self.on_result(result)
 
-    def _count(self, result: RunResult) -> None:
-        self.n_requests += 1
-        self.n_errors += result.error is not None
-        self.n_cached += result.cached
-        usage = result.usage
-        if usage is None:
-            self.n_usage_unknown += 1
-        else:
-            self.prompt_tokens += usage.prompt_tokens
-            self.completion_tokens += usage.completion_tokens
-            self.total_tokens += usage.total_tokens
-        self.cost = add_cost(self.cost, result.cost_usd)
-
     def stats(self) -> RunnerStats:
-        usage = Usage(
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            total_tokens=self.total_tokens,
-        )
-        stats = RunnerStats(self.n_requests, self.n_errors, usage, self.cost)
-        stats.n_cached, stats.n_usage_unknown = self.n_cached, self.n_usage_unknown
+        calls = self.calls
+        stats = RunnerStats(calls.n_results, calls.n_errors, calls.usage, calls.cost_usd)
+        stats.n_cached, stats.n_usage_unknown = calls.n_cached, calls.n_usage_unknown
         return stats
