@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 from typing import Any
 
 from .compare import Comparison, Flip, MetricDelta
+from .reports.base import printable
+from .reports.html_report import CLIP_MARKER
+from .reports.json_report import dumps
+from .reports.markdown_report import cell, code
 
-FLIPS_SHOWN = 20
+FLIPS_SHOWN = 20  # flips listed per direction in Markdown (a PR comment)
+FLIPS_SHOWN_HTML = 500  # in HTML; the rest are counted, and all are in the JSON
+CLIP_HTML = 2_000  # characters of one output shown in HTML
 
 
 def to_dict(comparison: Comparison) -> dict[str, Any]:
@@ -20,22 +25,22 @@ def to_dict(comparison: Comparison) -> dict[str, Any]:
 
 
 def to_json(comparison: Comparison) -> str:
-    return json.dumps(to_dict(comparison), indent=2, ensure_ascii=False) + "\n"
+    # Strict JSON whatever the model wrote: lone surrogates, NaN, U+2028 (see json_report.dumps).
+    return dumps(to_dict(comparison), indent=2) + "\n"
 
 
 # --------------------------------------------------------------------------- markdown
 
 
 def _md(text: object) -> str:
-    """Table-safe Markdown text: no pipes, newlines or raw HTML from model output."""
+    """Our own wording, table-safe: no pipes, newlines or raw HTML."""
     value = str(text).replace("\n", " ").replace("|", "\\|")
     return html.escape(value, quote=False)
 
 
 def _clip(text: str | None, width: int = 80) -> str:
-    if text is None:
-        return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Model text as one inert Markdown cell: it can link, embed or mention nothing."""
+    return "-" if text is None else cell(text, width)
 
 
 _METHODS = "pass/fail metrics: McNemar exact test; continuous: sign test and paired bootstrap 95% CI"
@@ -53,12 +58,12 @@ def _notes(c: Comparison) -> list[str]:
     return notes
 
 
-def _delta_row(m: MetricDelta) -> list[str]:
+def _delta_row(m: MetricDelta, name: str | None = None) -> list[str]:
     p = "-" if m.p_value is None else f"{m.p_value:.3g}"
     flips = f"{m.regressions} / {m.fixes}" if m.binary else "-"
     mark = {"regressed": "🔴 regressed", "improved": "🟢 improved"}.get(m.verdict, "⚪ no significant change")
     return [
-        m.name, f"{m.mean_a:.4g}", f"{m.mean_b:.4g}", f"{m.delta:+.4g}",
+        m.name if name is None else name, f"{m.mean_a:.4g}", f"{m.mean_b:.4g}", f"{m.delta:+.4g}",
         f"[{m.ci_low:+.4g}, {m.ci_high:+.4g}]", p, flips, str(m.n_pairs), mark,
     ]  # fmt: skip
 
@@ -81,24 +86,29 @@ def _run_rows(c: Comparison) -> list[list[str]]:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows of already-inert Markdown cells (see :func:`_clip` and ``cell``)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def _ours(row: list[str]) -> list[str]:
+    return [_md(value) for value in row]
 
 
 def to_markdown(c: Comparison) -> str:
     verdict = "**regressed**" if c.regressed else "no significant regression"
     lines = [
-        f"## lm-eval-so compare: {_md(c.a.pipeline)}",
+        f"## lm-eval-so compare: {cell(c.a.pipeline, 120, table=False)}",
         "",
-        f"Baseline **A** `{_md(c.a.run_id)}` vs candidate **B** `{_md(c.b.run_id)}`: {verdict} "
-        f"(α = {c.alpha:g}; {_METHODS}).",
+        f"Baseline **A** {code(printable(c.a.run_id), table=False)} vs candidate **B** "
+        f"{code(printable(c.b.run_id), table=False)}: {verdict} (α = {c.alpha:g}; {_METHODS}).",
         "",
     ]
     header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p", "pass→fail / fail→pass", "pairs", "verdict"]
-    lines += _table(header, [_delta_row(m) for m in c.metrics])
-    lines += ["", *_table(["", "A", "B", "Δ"], _run_rows(c))]
-    lines += [f"\n{_md(note)}" for note in _notes(c)]
+    lines += _table(header, [[cell(m.name), *_ours(_delta_row(m)[1:])] for m in c.metrics])
+    lines += ["", *_table(["", "A", "B", "Δ"], [_run_row_md(row) for row in _run_rows(c)])]
+    lines += [f"\n{cell(note, 400, table=False)}" for note in _notes(c)]
     for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
         lines += ["", f"### {title}: {len(flips)}"]
         if flips:
@@ -110,9 +120,17 @@ def to_markdown(c: Comparison) -> str:
 
 def _flip_rows(flips: list[Flip]) -> list[list[str]]:
     return [
-        [f.metric, f.sample_id, str(f.repeat), _clip(f.output_a), _clip(f.output_b)]
+        [cell(f.metric), cell(f.sample_id), str(f.repeat), _clip(f.output_a), _clip(f.output_b)]
         for f in flips[:FLIPS_SHOWN]
     ]
+
+
+def _run_row_md(row: list[str]) -> list[str]:
+    # Run ids and model names come from the runs (a server names its model): keep them inert.
+    label, a, b, delta = row
+    if label in ("run", "model"):
+        return [_md(label), cell(a), cell(b), _md(delta)]
+    return _ours(row)
 
 
 # --------------------------------------------------------------------------- html
@@ -141,13 +159,16 @@ def to_html(c: Comparison) -> str:
     sections = []
     for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
         body = "".join(
-            f"<tr><td>{e(f.metric)}</td><td>{e(f.sample_id)}</td><td>{f.repeat}</td>"
-            f'<td class="out">{e(f.output_a or "")}</td><td class="out">{e(f.output_b or "")}</td></tr>'
-            for f in flips
+            f"<tr><td>{e(printable(f.metric))}</td><td>{e(printable(f.sample_id))}</td><td>{f.repeat}</td>"
+            f'<td class="out">{e(_clip_html(f.output_a))}</td>'
+            f'<td class="out">{e(_clip_html(f.output_b))}</td></tr>'
+            for f in flips[:FLIPS_SHOWN_HTML]
         )
+        more = len(flips) - FLIPS_SHOWN_HTML
+        tail = f"<p>… and {more} more (see the JSON output).</p>" if more > 0 else ""
         sections.append(
             f"<h2>{e(title)}: {len(flips)}</h2><table><tr><th>metric</th><th>sample</th><th>repeat</th>"
-            f"<th>A output</th><th>B output</th></tr>{body}</table>"
+            f"<th>A output</th><th>B output</th></tr>{body}</table>{tail}"
         )
     verdict = "REGRESSED" if c.regressed else "no significant regression"
     notes = "".join(f"<p>{e(note)}</p>" for note in _notes(c))
@@ -158,6 +179,16 @@ def to_html(c: Comparison) -> str:
         f"α = {c.alpha:g}; {e(_METHODS)}</p><table><tr>{head}</tr>{metric_rows}</table>{notes}"
         f"<table><tr><th></th><th>A</th><th>B</th><th>Δ</th></tr>{run_rows}</table>{''.join(sections)}"
         "</body></html>\n"
+    )
+
+
+def _clip_html(text: str | None) -> str:
+    """The page stays small whatever the outputs: long ones are clipped, in full in the JSON."""
+    value = printable(text or "")
+    if len(value) <= CLIP_HTML:
+        return value
+    return value[:CLIP_HTML] + CLIP_MARKER.format(n=f"{len(value):,}").replace(
+        "report.json", "the JSON output"
     )
 
 
