@@ -20,6 +20,7 @@ from lm_eval_so.common.errors import ConfigError
 from lm_eval_so.common.records import DatasetSample, RunResult
 from lm_eval_so.common.registry import registry
 from lm_eval_so.evaluator.metrics import Metric, MetricScore, build_metric
+from lm_eval_so.evaluator.metrics.embedding import EmbeddingSimilarity
 
 HEAD = (
     "name: bounds\ngenerator: {source: data.csv}\n"
@@ -28,6 +29,22 @@ HEAD = (
 JUDGE = "llm_judge\n      rubric: r\n      judge: {backend: python, function: app:judge}\n      pass_score: "
 LIMITS = "pipeline.yaml:6: evaluator.limits."
 FINITE = "input should be a finite number"
+
+
+@pytest.fixture(scope="module")
+def _scores_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bounds_modules")
+    (folder / "bounds_scores.py").write_text("def score(output):\n    return 1.0\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _metrics_load(_scores_module: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about bounds: the python metric's module is importable (one copy: a
+    module name is one module per process), and the embedding metric's extra counts as
+    installed (its absence is checked at load, see test_load_checks)."""
+    monkeypatch.syspath_prepend(str(_scores_module))
+    monkeypatch.setattr(EmbeddingSimilarity, "check_at_load", classmethod(lambda cls, options, base_dir: []))
 
 
 def load(evaluator: str, tmp_path: Path) -> PipelineConfig:
@@ -98,7 +115,7 @@ def test_the_shorthand_nan_is_refused_too(tmp_path: Path) -> None:
         ("embedding_similarity", "{min: -2}", "threshold.min: must be within the score range of "
          "embedding_similarity, -1 to 1 (got -2)"),
         ("stars", "{min: 11}", "threshold.min: must be within the score range of stars, 0 to 10 (got 11)"),
-        ("python\n      function: app:score\n      binary: true", "{min: 2}",
+        ("python\n      function: bounds_scores:score\n      binary: true", "{min: 2}",
          "threshold.min: must be within the score range of python, 0 to 1 (got 2)"),
     ],
 )  # fmt: skip
@@ -117,7 +134,7 @@ def test_bounds_outside_the_declared_range_are_refused(
         ("embedding_similarity", "{min: -0.5}"),
         ("stars", "{min: 8, max: 10}"),
         ("length", "{max: 1000}"),  # no declared range: any finite bound
-        ("python\n      function: app:score", "{min: 70}"),  # a continuous function's own scale
+        ("python\n      function: bounds_scores:score", "{min: 70}"),  # a continuous function's own scale
     ],
 )
 def test_bounds_inside_the_range_load(tmp_path: Path, metric: str, threshold: str) -> None:
@@ -144,11 +161,22 @@ def test_a_config_built_in_code_is_checked_when_the_metric_is_built() -> None:
         build_metric(config)
 
 
-def test_thresholds_from_overrides_are_checked_when_the_metric_is_built(tmp_path: Path) -> None:
+def test_thresholds_from_overrides_are_checked_as_loading_checks_them(tmp_path: Path) -> None:
     config = load("  metrics:\n    - type: exact_match\n", tmp_path)
-    changed = config.with_overrides(**{"evaluator.metrics": [{"type": "exact_match", "threshold": 80}]})
+    with pytest.raises(ConfigError) as info:
+        config.with_overrides(**{"evaluator.metrics": [{"type": "exact_match", "threshold": 80}]})
+    assert str(info.value) == (
+        "override evaluator.metrics=[{'type': 'exact_match', 'threshold': 80}]: "
+        "evaluator.metrics[0].threshold.min: must be within the score range of exact_match, "
+        "0 to 1 (got 80); scores are fractions: did you mean 0.8?"
+    )
+    with pytest.raises(ConfigError, match=r"threshold\.min: must be within"):
+        config.with_overrides(**{"evaluator.metrics.0.threshold": 80})
+
+
+def test_thresholds_of_metrics_built_in_code_are_checked_when_built() -> None:
     with pytest.raises(ConfigError, match=r"did you mean 0\.8"):
-        build_metric(changed.evaluator.metrics[0])
+        build_metric(MetricConfig(type="exact_match", threshold=80))
 
 
 # --------------------------------------------------------------------------- limits

@@ -7,9 +7,11 @@ Paths in the file are relative to the file; :class:`PipelineConfig` keeps them a
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
+import math
 import os
 import types
 import typing
@@ -22,9 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError, PluginError
 from .registry import Kind
+from .text import is_blank
 from .yaml_source import Loc, YamlSource, format_loc, load_yaml, parse_yaml
 
 SafeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+#: Whole numbers that identify a seed fit in 64 bits (numpy's and every API's seeds do).
+INT64_MAX = 2**63 - 1
+#: The longest a single call may be given (a day): longer cannot be meant, and a timeout
+#: beyond ~292 years does not even fit the operating system's clock.
+MAX_TIMEOUT_S = 86_400.0
 
 
 class StrictModel(BaseModel):
@@ -48,6 +58,13 @@ class PromptConfig(StrictModel):
     system: str | None = Field(None, description="System prompt (chat) or preamble (completion).")
     template: str = Field("{input}", description="User prompt; `{{` and `}}` are literal braces.")
 
+    @field_validator("template")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        if is_blank(value):
+            raise ValueError("the template is blank: every prompt would be empty; write {input} at least")
+        return value
+
 
 class GeneratorConfig(StrictModel):
     source: Path = Field(description="CSV, JSONL or JSON file, relative to pipeline.yaml.")
@@ -55,9 +72,11 @@ class GeneratorConfig(StrictModel):
     dataset_id: SafeName | None = Field(None, description="Dataset name; the source stem by default.")
     fields: FieldMap = Field(default_factory=FieldMap)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
-    limit: int | None = Field(None, gt=0, description="Keep at most this many samples.")
+    limit: int | None = Field(None, gt=0, le=10**12, description="Keep at most this many samples.")
     shuffle: bool = Field(False, description="Shuffle (with `seed`) before applying `limit`.")
-    seed: int | None = Field(None, description="Shuffle seed; the pipeline seed by default.")
+    seed: int | None = Field(
+        None, ge=0, le=INT64_MAX, description="Shuffle seed; the pipeline seed by default."
+    )
 
     @property
     def resolved_dataset_id(self) -> str:
@@ -70,13 +89,13 @@ class GeneratorConfig(StrictModel):
 class GenerationParams(StrictModel):
     """Sampling parameters sent with every request. ``None`` leaves the backend's default."""
 
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    max_tokens: int | None = Field(None, gt=0)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    max_tokens: int | None = Field(None, gt=0, le=2**31 - 1)
     stop: list[str] | None = None
-    seed: int | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    seed: int | None = Field(None, ge=-(2**63), le=INT64_MAX)
+    presence_penalty: float | None = Field(None, ge=-2, le=2, allow_inf_nan=False)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2, allow_inf_nan=False)
     extra_body: dict[str, Any] | None = Field(None, description="Sent as-is to OpenAI-compatible servers.")
 
     @field_validator("stop", mode="before")
@@ -91,15 +110,17 @@ class GenerationParams(StrictModel):
 class Pricing(StrictModel):
     """US dollars per million tokens."""
 
-    prompt_per_1m: float = Field(ge=0)
-    completion_per_1m: float = Field(ge=0)
+    prompt_per_1m: float = Field(ge=0, allow_inf_nan=False)
+    completion_per_1m: float = Field(ge=0, allow_inf_nan=False)
 
 
 class RateLimit(StrictModel):
     """Client-side limits, per minute; tokens are estimated before the call."""
 
-    rpm: float | None = Field(None, gt=0, description="Requests per minute.")
-    tpm: float | None = Field(None, gt=0, description="Tokens per minute (prompt + max_tokens).")
+    rpm: float | None = Field(None, gt=0, allow_inf_nan=False, description="Requests per minute.")
+    tpm: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Tokens per minute (prompt + max_tokens)."
+    )
 
 
 class RunnerConfig(StrictModel):
@@ -115,7 +136,7 @@ class RunnerConfig(StrictModel):
     function: str | None = Field(None, description="python backend: `package.module:function`.")
     params: GenerationParams = Field(default_factory=GenerationParams)
     concurrency: int = Field(8, ge=1, le=4096)
-    timeout_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
     max_retries: int = Field(2, ge=0, le=20)
     repeats: int = Field(1, ge=1, le=1000, description="Calls per sample (pass@k, variance).")
     pricing: Pricing | None = Field(None, description="Overrides the built-in price table.")
@@ -125,7 +146,7 @@ class RunnerConfig(StrictModel):
     )
     rate_limit: RateLimit | None = Field(None, description="Client-side requests/tokens per minute.")
     max_cost_usd: float | None = Field(
-        None, gt=0, description="Budget: stop before the run would spend more than this."
+        None, gt=0, allow_inf_nan=False, description="Budget: stop before the run would spend more than this."
     )
 
     @field_validator("cache", mode="before")
@@ -311,14 +332,17 @@ class EvaluatorConfig(StrictModel):
     limits: Limits = Field(default_factory=Limits)
     report: ReportConfig = Field(default_factory=ReportConfig)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> EvaluatorConfig:
-        seen: set[str] = set()
-        for metric in self.metrics:
+    @field_validator("metrics")
+    @classmethod
+    def _unique_names(cls, metrics: list[MetricConfig]) -> list[MetricConfig]:
+        seen: dict[str, int] = {}
+        for index, metric in enumerate(metrics):
             if metric.key in seen:
-                raise ValueError(f"two metrics are called {metric.key!r}; give one a `name`")
-            seen.add(metric.key)
-        return self
+                raise ValueError(
+                    f"[{seen[metric.key]}] and [{index}] are both called {metric.key!r}; give one a `name`"
+                )
+            seen[metric.key] = index
+        return metrics
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -339,8 +363,8 @@ class PipelineConfig(StrictModel):
     name: SafeName
     description: str | None = None
     workspace: Path = Field(Path("workspace"), description="Relative to pipeline.yaml.")
-    seed: int = Field(0, description="Drives shuffling and sampling seeds.")
-    requires_env: list[str] = Field(
+    seed: int = Field(0, ge=0, le=INT64_MAX, description="Drives shuffling and sampling seeds.")
+    requires_env: list[EnvName] = Field(
         default_factory=list,
         description="Variables that must be set to run; pytest skips the pipeline without them.",
     )
@@ -409,29 +433,67 @@ class PipelineConfig(StrictModel):
         """A copy with dotted-path overrides (``{"runner.model": "x"}``), re-validated.
 
         The one override mechanism of the CLI (``--set``, ``--model``, ``--limit``,
-        ``--cache``), the pytest options and the ``lm_eval`` fixture. Raises
-        :class:`ConfigError` naming the override and the field when the result is invalid.
+        ``--cache``), the pytest options and the ``lm_eval`` fixture. A number indexes a list
+        (``evaluator.metrics.0.threshold``). The copy gets every check loading gives (plugins,
+        metric functions and files, threshold bounds, finite numbers), so an override cannot
+        slip past them. Raises :class:`ConfigError` naming the override and the field.
         """
         # Only what was set, so defaults stay defaults (``model_fields_set`` keeps its meaning).
         data = self.model_dump(mode="python", exclude_unset=True)
-        for dotted, value in changes.items():
-            target = data
-            *parents, last = dotted.split(".")
-            for part in parents:
-                child = target.setdefault(part, {})
-                if not isinstance(child, dict):
-                    raise ConfigError(f"override {dotted}: {part!r} is not a mapping, it has no {last!r}")
-                target = child
-            target[last] = value
+        defaults = self.model_dump(mode="python")
+        where = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+        source = YamlSource(path=None, data=data)  # an override has no line in the file
         try:
-            clone = type(self).model_validate(data)
-        except ValidationError as exc:
-            where = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-            source = YamlSource(path=None, data=data)
-            detail = format_validation_error(exc, source, PipelineConfig).replace("<config>: ", "")
+            for dotted, value in changes.items():
+                _set_dotted(data, defaults, dotted, value)
+            _check_text_values(data, (), source)
+            try:
+                clone = type(self).model_validate(data)
+            except ValidationError as exc:
+                raise ConfigError(format_validation_error(exc, source, PipelineConfig)) from None
+            clone._path, clone._secrets, clone._lines = self._path, self._secrets, self._lines
+            _check_loaded(clone, source)
+        except ConfigError as exc:
+            detail = str(exc).replace("<config>: ", "")
             raise ConfigError(f"override {where}: {detail}") from None
-        clone._path, clone._secrets, clone._lines = self._path, self._secrets, self._lines
         return clone
+
+
+def _set_dotted(data: dict[str, Any], defaults: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``dotted`` in ``data``; a list missing from ``data`` (left at its default) is copied
+    from ``defaults`` so it can be indexed, any other missing section starts empty."""
+    parts = dotted.split(".")
+    target: Any = data
+    default: Any = defaults
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[:depth]) or "the config"
+        last = depth == len(parts) - 1
+        if isinstance(target, dict):
+            if last:
+                target[part] = value
+                return
+            if part not in target:
+                fallback = default.get(part) if isinstance(default, dict) else None
+                target[part] = copy.deepcopy(fallback) if isinstance(fallback, list) else {}
+            target, default = target[part], default.get(part) if isinstance(default, dict) else None
+        elif isinstance(target, list):
+            if not part.isdigit() or int(part) >= len(target):
+                raise ConfigError(
+                    f"{dotted}: {here} is a list of {len(target)}; index it with 0 to {len(target) - 1} "
+                    f"(got {part!r})"
+                )
+            index = int(part)
+            if last:
+                target[index] = value
+                return
+            target = target[index]
+            default = default[index] if isinstance(default, list) and index < len(default) else None
+        else:
+            raise ConfigError(f"{dotted}: {here} is {_kind(target)}, it has no {part!r}")
+
+
+def _kind(value: Any) -> str:
+    return "empty" if value is None else f"a {type(value).__name__} ({value!r})"
 
 
 def _safe_name(text: str) -> str:
@@ -481,15 +543,87 @@ def _validate(source: YamlSource, base_dir: Path, path: Path | None = None) -> P
     config._path, config._secrets, config._lines = path, frozenset(source.secrets), source.lines
     config.workspace = _absolute(config.workspace, base_dir)
     config.generator.source = _absolute(config.generator.source, base_dir)
-    _validate_plugins(config, source)
+    _check_loaded(config, source)
     return config
 
 
-def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
+def _check_loaded(config: PipelineConfig, source: YamlSource) -> None:
+    """Every check that needs more than the schema, run by loading and by every override.
+
+    Nothing here calls a model: plugins exist and accept their options, metric functions
+    import and take known arguments, metric files read, bounds fit the metric's range,
+    free-form settings hold finite numbers, the workspace is not a file.
+    """
+    problems = _free_form_problems(config, source)
+    problems += _workspace_problems(config, source)
+    problems += _plugin_problems(config, source)
+    if problems:
+        raise ConfigError("\n".join(dict.fromkeys(problems)))
+
+
+def _check_text_values(value: Any, loc: Loc, source: YamlSource) -> None:
+    """A config given as a mapping, or changed by an override, holds text, as a file must.
+
+    (:mod:`.yaml_source` checks what comes from a file, before interpolation.)
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text_values(item, (*loc, key), source)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_text_values(item, (*loc, index), source)
+    elif isinstance(value, (str, Path)):
+        text = str(value)
+        if "\0" in text or any("\ud800" <= c <= "\udfff" for c in text):
+            kind = "a NUL character" if "\0" in text else "an unpaired surrogate, which is not text"
+            raise ConfigError(f"{source.where(loc)}: {format_loc(loc)}: the value holds {kind}; remove it")
+
+
+def _free_form_problems(config: PipelineConfig, source: YamlSource) -> list[str]:
+    """Non-finite numbers in settings with no schema of their own (``extra_body``, backend
+    ``options``, a metric's options): ``.nan``/``.inf`` is no request's or plugin's value."""
+    problems: list[str] = []
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            where = f"{source.where(loc)}: {format_loc(loc)}"
+            problems.append(f"{where}: must be a finite number (got {value!r})")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*loc, key))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(item, (*loc, index))
+
+    walk(config.runner.params.extra_body, ("runner", "params", "extra_body"))
+    walk(config.runner.options, ("runner", "options"))
+    for index, metric in enumerate(config.evaluator.metrics):
+        walk(metric.options, ("evaluator", "metrics", index))
+    return problems
+
+
+def _workspace_problems(config: PipelineConfig, source: YamlSource) -> list[str]:
+    """The workspace, or a folder on its way, must not be a file (it is created when missing)."""
+    where = f"{source.where(('workspace',))}: workspace"
+    try:
+        for folder in (config.workspace, *config.workspace.parents):
+            if folder.exists():
+                if folder.is_dir():
+                    return []
+                part = "" if folder == config.workspace else f" ({folder} on its way)"
+                return [f"{where}: {config.workspace}{part} is a file, not a directory"]
+    except OSError as exc:
+        return [f"{where}: cannot use {config.workspace}: {exc.strerror or exc}"]
+    return []
+
+
+def _plugin_problems(config: PipelineConfig, source: YamlSource) -> list[str]:
     """Check every named plugin exists and accepts its options, at load time, with lines.
 
     Metric thresholds are checked here against the metric's ``score_range`` too: only now is
-    the metric class known.
+    the metric class known. So are a metric's own load-time checks (``check_at_load``: a
+    python metric's function imports and takes known arguments, a schema file reads), and any
+    backend a metric names in its options (``llm_judge``'s ``judge``), as ``runner``'s is.
     """
     # Imported here: the registry loads plugin modules, which import this module.
     from .registry import registry
@@ -522,22 +656,45 @@ def _validate_plugins(config: PipelineConfig, source: YamlSource) -> None:
             loc = ("evaluator", "metrics", index, "threshold", side)
             problems.append(f"{source.where(loc)}: {format_loc(loc)}: {problem}")
 
-    backend = lookup("backends", config.runner.backend, ("runner", "backend"))
-    if backend is not None:
-        check_options(getattr(backend, "Options", None), config.runner.options, ("runner", "options"))
+    def check_backend(runner: RunnerConfig, loc: Loc) -> None:
+        backend = lookup("backends", runner.backend, (*loc, "backend"))
+        if backend is not None:
+            check_options(getattr(backend, "Options", None), runner.options, (*loc, "options"))
+
+    def check_metric_options(cls: Any, options: BaseModel, loc: Loc) -> None:
+        for name, info in type(options).model_fields.items():
+            value = getattr(options, name)
+            if isinstance(value, RunnerConfig):
+                check_backend(value, (*loc, info.alias or name))
+        hook = getattr(cls, "check_at_load", None)
+        if not callable(hook):
+            return
+        try:
+            found = list(hook(options, config.base_dir))
+        except Exception as exc:  # a plugin's check that breaks is that plugin's problem
+            problems.append(f"{source.where(loc)}: {format_loc(loc)}: the metric's load-time check failed: "
+                            f"{type(exc).__name__}: {exc}")  # fmt: skip
+            return
+        for sub, problem in found:
+            at = (*loc, *((sub,) if isinstance(sub, (str, int)) else sub))
+            problems.append(f"{source.where(at)}: {format_loc(at)}: {problem}")
+
+    check_backend(config.runner, ("runner",))
     for index, metric in enumerate(config.evaluator.metrics):
-        cls = lookup("metrics", metric.type, ("evaluator", "metrics", index, "type"))
+        loc = ("evaluator", "metrics", index)
+        cls = lookup("metrics", metric.type, (*loc, "type"))
         if cls is not None:
             model = getattr(cls, "Options", None)
-            options = check_options(model, metric.options, ("evaluator", "metrics", index))
+            options = check_options(model, metric.options, loc)
             if options is not None or not (isinstance(model, type) and issubclass(model, BaseModel)):
                 check_threshold(metric, cls, options, index)
+            if options is not None:
+                check_metric_options(cls, options, loc)
     for index, fmt in enumerate(config.evaluator.report.formats):
         lookup("reporters", fmt, ("evaluator", "report", "formats", index))
     if config.generator.format is not None:
         lookup("sources", config.generator.format, ("generator", "format"))
-    if problems:
-        raise ConfigError("\n".join(problems))
+    return problems
 
 
 def _absolute(path: Path, base_dir: Path) -> Path:
@@ -553,17 +710,40 @@ def format_validation_error(
 ) -> str:
     """One line per problem: ``file:line: field.path: message (got value)``."""
     lines = []
+    data = _at(source.data, prefix)
     for error in exc.errors(include_url=False):
-        loc = (*prefix, *_clean_loc(error["loc"]))
+        loc = (*prefix, *_clean_loc(error["loc"], data))
         lines.append(
             f"{source.where(loc)}: {format_loc(loc) or '<top>'}: {_message(error, root, loc, prefix)}"
         )
     return "\n".join(dict.fromkeys(lines))
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # pydantic adds pseudo-locations for unions and validators ("function-after[...]"); drop them.
-    return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and "-" not in p))
+def _at(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        found = isinstance(data, dict) and part in data
+        indexed = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (found or indexed):
+            return None
+        data = data[part]
+    return data
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any = None) -> Loc:
+    """``loc`` without pydantic's pseudo-locations for unions and validators
+    (``function-after[...]``, ``list[str]``); a key that is in the data (``max-tokens``) stays."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            data = data[part] if isinstance(data, list) and 0 <= part < len(data) else None
+        elif isinstance(data, dict) and part in data:
+            out.append(part)
+            data = data[part]
+        elif "[" not in part and "-" not in part:
+            out.append(part)
+            data = None
+    return tuple(out)
 
 
 _BOUNDS = {
@@ -585,6 +765,8 @@ def _message(error: Any, root: type[BaseModel], loc: Loc, prefix: Loc) -> str:
         return f"unknown key {key!r}{hint}{known}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "int_parsing_size":  # a float or digits beyond 64 bits, before any bound is checked
+        return f"is far too large (got {value!r})"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
         return f"must be {_BOUNDS[kind]} {limit} (got {value!r})"

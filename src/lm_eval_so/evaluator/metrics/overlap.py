@@ -6,17 +6,26 @@ metric. Each needs the extra ``[metrics]``; the packages are imported on first u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
-from .extras import require
+from .extras import missing, require
 
 
 class _Continuous(Metric):
     binary: ClassVar[bool] = False
+    package: ClassVar[str] = "sacrebleu"
+
+    @classmethod
+    def check_at_load(cls, options: BaseModel, base_dir: Path) -> Iterable[tuple[str, str]]:
+        """The package that computes the score is installed."""
+        problem = missing(cls.package, "metrics", cls.name)
+        return [("type", problem)] if problem else []
 
 
 class BleuOptions(BaseModel):
@@ -35,6 +44,19 @@ class Bleu(_Continuous):
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)
         self._scorer: Any = None
+
+    @classmethod
+    def check_at_load(cls, options: BaseModel, base_dir: Path) -> Iterable[tuple[str, str]]:
+        """sacrebleu is installed and knows the tokenizer."""
+        problems = list(super().check_at_load(options, base_dir))
+        if problems or not isinstance(options, BleuOptions):
+            return problems
+        known = getattr(require("sacrebleu.metrics", "metrics", "bleu").BLEU, "TOKENIZERS", None)
+        if known is not None and options.tokenize not in known:
+            return [
+                ("tokenize", f"unknown tokenizer {options.tokenize!r}; sacrebleu has: {', '.join(known)}")
+            ]
+        return []
 
     def score(self, sample: DatasetSample, result: RunResult) -> MetricScore:
         if self._scorer is None:
@@ -84,6 +106,7 @@ class Rouge(_Continuous):
     name: ClassVar[str] = "rouge"
     Options = RougeOptions
     options: RougeOptions
+    package: ClassVar[str] = "rouge_score"
 
     def __init__(self, options: BaseModel | None = None) -> None:
         super().__init__(options)

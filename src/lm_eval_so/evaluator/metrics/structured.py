@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,22 +97,48 @@ class JsonSchema(Metric):
             return MetricScore(0.0, False, {"error": f"{where}: {first.message}", "errors": len(problems)})
         return MetricScore(1.0, True)
 
+    @classmethod
+    def check_at_load(cls, options: BaseModel, base_dir: Path) -> Iterable[tuple[str, str]]:
+        """A ``schema_file`` reads, parses and is a valid JSON Schema."""
+        assert isinstance(options, JsonSchemaOptions)
+        if options.schema_file is None:
+            return []
+        try:
+            read_schema_file(options.schema_file, base_dir)
+        except ConfigError as exc:
+            return [("schema_file", str(exc))]
+        return []
+
     def _get_validator(self) -> Any:
         if self._validator is None:
             jsonschema = require("jsonschema", "metrics", "json_schema")
-            schema = nfc_json(self.options.schema_ or self._load_file())
+            schema = self.options.schema_
+            if schema is None:
+                try:
+                    schema = read_schema_file(self.options.schema_file or "", self.context.base_dir)
+                except ConfigError as exc:
+                    raise ConfigError(f"json_schema: {exc}") from None
+            schema = nfc_json(schema)
             self._validator = jsonschema.validators.validator_for(schema)(schema)
         return self._validator
 
-    def _load_file(self) -> dict[str, Any]:
-        path = Path(self.options.schema_file or "")
-        path = path if path.is_absolute() else self.context.base_dir / path
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"json_schema: cannot read schema_file {path}: {exc}") from None
-        try:
-            check_schema(schema)
-        except ValueError as exc:
-            raise ConfigError(f"json_schema: {path}: {exc}") from None
-        return dict(schema)
+
+def read_schema_file(name: str, base_dir: Path) -> dict[str, Any]:
+    """The JSON Schema in ``name`` (relative to the pipeline's folder), checked."""
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"cannot read schema_file {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"cannot read schema_file {path}: it is a directory") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(f"cannot read schema_file {path}: {exc}") from None
+    if not isinstance(schema, dict):
+        raise ConfigError(f"schema_file {path}: a JSON Schema is an object, not {type(schema).__name__}")
+    try:
+        check_schema(schema)
+    except ValueError as exc:
+        raise ConfigError(f"schema_file {path}: {exc}") from None
+    return schema
