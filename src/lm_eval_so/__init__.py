@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     )
     from .common.workspace import Workspace
     from .evaluator.compare import Comparison, compare_runs
-    from .orchestrator import PipelineResult, Plan, run_pipeline, run_pipeline_async
+    from .orchestrator import ExperimentResult, PipelineResult, Plan, run_pipeline, run_pipeline_async
 
 # The pytest plugin imports this package in every pytest session of every project that has
 # lm-eval-so installed, so the pydantic models and the stages load only when first used.
@@ -52,6 +52,7 @@ _LAZY = {
     "Usage": "common.records",
     "Workspace": "common.workspace",
     "PipelineResult": "orchestrator",
+    "ExperimentResult": "orchestrator",
     "Plan": "orchestrator",
     "run_pipeline": "orchestrator",
     "run_pipeline_async": "orchestrator",
@@ -81,6 +82,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "DatasetSample",
+    "ExperimentResult",
     "LmEvalError",
     "MetricSummary",
     "PipelineConfig",

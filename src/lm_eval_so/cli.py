@@ -15,20 +15,23 @@ error (a dry run whose plan is NOT READY too), 3 internal error.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE, guarded, info, set_quiet
 from .common.errors import ConfigError
 
+if TYPE_CHECKING:
+    from .orchestrator import ExperimentResult, PipelineResult
+
 
 def _run_command(args: argparse.Namespace) -> int:
     # Imported here so `lm-eval-so --help` stays fast.
-    from .evaluator.cli import format_summary
-    from .orchestrator import run_pipeline
+    from .orchestrator import ExperimentResult, run_pipeline
 
     pipeline = args.pipeline
     if pipeline is None:
@@ -37,6 +40,8 @@ def _run_command(args: argparse.Namespace) -> int:
         from .common.provenance import original_config_path
 
         pipeline = original_config_path(args.resume)
+    if args.cell is not None:
+        return _run_cell(args, pipeline)
     result = run_pipeline(
         pipeline,
         workspace_dir=args.workspace_dir,
@@ -44,6 +49,15 @@ def _run_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         overrides=run_overrides(args) or None,
     )
+    if isinstance(result, ExperimentResult):
+        return _report_experiment(result)
+    return _report_run(result)
+
+
+def _report_run(result: PipelineResult) -> int:
+    from .evaluator.cli import format_summary
+    from .runner.stage import stopped_early
+
     if result.plan is not None:
         print(result.plan.render())
         if not result.plan.ready:
@@ -56,13 +70,71 @@ def _run_command(args: argparse.Namespace) -> int:
     report = result.report_path("html")
     if report is not None:
         info(f"report: {report}")
-    from .runner.stage import stopped_early
-
     stopped = stopped_early(result.run_dir)
     if stopped:
         info(stopped)
     print(result.run_dir)
     return EXIT_OK if result.passed else EXIT_THRESHOLDS
+
+
+def _run_cell(args: argparse.Namespace, pipeline: str) -> int:
+    """``--cell NAME``: one cell of a matrix pipeline, as an ordinary run."""
+    from .common.matrix import Experiment, load_pipeline
+    from .orchestrator.experiment import run_experiment_async
+
+    loaded = load_pipeline(pipeline)
+    if not isinstance(loaded, Experiment):
+        raise ConfigError(f"{pipeline}: --cell needs a pipeline with a matrix: section")
+    experiment = loaded.with_overrides(run_overrides(args) or None)
+    result = asyncio.run(
+        run_experiment_async(
+            experiment, workspace_dir=args.workspace_dir, dry_run=args.dry_run, cell=args.cell
+        )
+    )
+    if result.plans:
+        return _report_run(PipelineResult(experiment.name, "", True, plan=result.plans[args.cell]))
+    return _report_run(result.cell(args.cell))
+
+
+def _report_experiment(result: ExperimentResult) -> int:
+    from .evaluator.cli import format_summary
+
+    if result.dry_run:
+        print(render_grid(result))
+        ready = all(plan.ready for plan in result.plans.values())
+        print("dry run: NOT READY (see credentials above)" if not ready else dry_run_note(False))
+        return EXIT_OK if ready else EXIT_USAGE
+    for name, cell in result.cells.items():
+        assert cell.summary is not None
+        info(f"--- cell {name}{' (baseline)' if name == result.baseline else ''}")
+        info(format_summary(cell.summary))
+    if result.stopped:
+        info(f"STOPPED: {result.stopped}")
+    if result.comparison is not None:
+        path = result.report_path("md")
+        if path is not None:
+            info(path.read_text(encoding="utf-8").rstrip())
+        info(f"experiment: {result.directory}")
+    verdict = "PASSED" if result.passed else "FAILED"
+    info(f"{result.name}: {verdict} ({len(result.cells)} cells)")
+    print(result.directory or "")
+    return EXIT_OK if result.passed else EXIT_THRESHOLDS
+
+
+def render_grid(result: ExperimentResult) -> str:
+    """A dry run of a matrix: one line per cell with its requests, estimated cost and readiness."""
+    rows = [("cell", "backend", "model", "requests", "est. cost", "credentials")]
+    for name, plan in result.plans.items():
+        cost = "unknown" if plan.est_cost_usd is None else f"${plan.est_cost_usd:.4f}"
+        label = f"{name} (baseline)" if name == result.baseline else name
+        rows.append(
+            (label, plan.backend, plan.model or "(default)", str(plan.n_requests), cost, plan.credentials)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    total = sum(plan.n_requests for plan in result.plans.values())
+    lines.append(f"{len(result.plans)} cells, {total} requests")
+    return "\n".join(lines)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,6 +149,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="RUN_DIR",
         help="continue an interrupted run in its own directory (same config required)",
     )
+    parser.add_argument("--cell", metavar="NAME", help="a matrix pipeline: run only this cell")
     parser.add_argument("--model", metavar="NAME", help="run against this model (runner.model)")
     parser.add_argument(
         "--limit", metavar="N", type=_positive_int, help="at most N samples (generator.limit)"

@@ -11,6 +11,7 @@ EXPECTED = {
     "ConfigError",
     "DatasetError",
     "DatasetSample",
+    "ExperimentResult",
     "LmEvalError",
     "MetricSummary",
     "PipelineConfig",

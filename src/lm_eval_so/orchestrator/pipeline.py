@@ -8,19 +8,21 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ..common.config import PipelineConfig, load_config
 from ..common.errors import BackendError, ConfigError
+from ..common.matrix import Experiment, load_pipeline
 from ..common.secrets import check_prompts_hold_no_secret
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
 from ..generator import build_dataset, generate_dataset
 from ..generator.generate import BuiltDataset
+from ..models.lookup import backend_class
 from ..runner import check_backend, run_stage
 from ..runner.cache import cache_mode
 from ..runner.estimate import estimate_run
-from ..models.lookup import backend_class
+from .experiment import ExperimentResult, run_experiment_async
 from .result import PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")
@@ -47,6 +49,28 @@ def prepare(
     return loaded, Workspace(workspace_dir if workspace_dir is not None else loaded.workspace)
 
 
+@overload
+async def run_pipeline_async(
+    config: PipelineConfig | Mapping[str, Any],
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> PipelineResult: ...
+
+
+@overload
+async def run_pipeline_async(
+    config: str | os.PathLike[str],
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> PipelineResult | ExperimentResult: ...
+
+
 async def run_pipeline_async(
     config: ConfigSource,
     *,
@@ -54,7 +78,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-) -> PipelineResult:
+) -> PipelineResult | ExperimentResult:
     """Run one pipeline end to end and return its :class:`PipelineResult`.
 
     ``config`` is a path to ``pipeline.yaml`` (or its directory), a dict, or a
@@ -62,7 +86,32 @@ async def run_pipeline_async(
     (``{"runner.model": "gpt-4o-mini"}``). ``dry_run`` validates and plans; it calls no model
     and writes nothing. ``resume`` is an interrupted run directory of the same config: it is
     continued in place (finished samples are not asked again) instead of starting a new run.
+
+    A pipeline.yaml with a ``matrix:`` returns an :class:`ExperimentResult` (every cell run and
+    compared with the baseline); see :func:`run_experiment_async` to run one cell.
     """
+    if isinstance(config, (str, os.PathLike)):
+        loaded = load_pipeline(config)
+        if isinstance(loaded, Experiment):
+            if resume is not None:
+                raise ConfigError(f"{loaded.where()}: --resume takes one cell's run directory, not a matrix")
+            experiment = loaded.with_overrides(overrides)
+            return await run_experiment_async(experiment, workspace_dir=workspace_dir, dry_run=dry_run)
+        config = loaded
+    return await run_one_async(
+        config, workspace_dir=workspace_dir, dry_run=dry_run, overrides=overrides, resume=resume
+    )
+
+
+async def run_one_async(
+    config: ConfigSource,
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> PipelineResult:
+    """One pipeline (or one cell of a matrix) end to end: the body of :func:`run_pipeline_async`."""
     if resume is not None and workspace_dir is None:
         workspace_dir = Path(resume).resolve().parent.parent  # <workspace>/runs/<run_id>
     cfg, workspace = prepare(config, workspace_dir=workspace_dir, overrides=overrides)
@@ -96,6 +145,28 @@ async def run_pipeline_async(
     )
 
 
+@overload
+def run_pipeline(
+    config: PipelineConfig | Mapping[str, Any],
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> PipelineResult: ...
+
+
+@overload
+def run_pipeline(
+    config: str | os.PathLike[str],
+    *,
+    workspace_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> PipelineResult | ExperimentResult: ...
+
+
 def run_pipeline(
     config: ConfigSource,
     *,
@@ -103,7 +174,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-) -> PipelineResult:
+) -> PipelineResult | ExperimentResult:
     """Synchronous twin of :func:`run_pipeline_async`.
 
     Works inside a running event loop too (e.g. Jupyter) by running in a helper thread.
@@ -121,7 +192,7 @@ def run_pipeline(
     return _run_in_thread(config, coro_args)
 
 
-def _run_in_thread(config: ConfigSource, kwargs: dict[str, Any]) -> PipelineResult:
+def _run_in_thread(config: ConfigSource, kwargs: dict[str, Any]) -> PipelineResult | ExperimentResult:
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -135,7 +206,7 @@ def _run_in_thread(config: ConfigSource, kwargs: dict[str, Any]) -> PipelineResu
     thread.join()
     if "error" in box:
         raise box["error"]
-    result: PipelineResult = box["result"]
+    result: PipelineResult | ExperimentResult = box["result"]
     return result
 
 

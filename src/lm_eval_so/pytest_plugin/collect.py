@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from ..common.config import Gate, PipelineConfig, load_config
+from ..common.config import Gate, PipelineConfig
 from ..common.errors import LmEvalError
+from ..common.matrix import Experiment, load_pipeline
 from ..common.records import NO_GATE
 from .baseline import BASELINE_GATE, BaselineItem, baseline_option
+from .experiment import ExperimentNode
 from .failure import GateFailed, describe_failure, outcome_for
 from .items import PipelineItem
 from .keys import OVERRIDES_KEY, PREFIX
@@ -31,23 +33,31 @@ REQUIRES_ENV_ITEM = "requires_env"
 class PipelineFile(pytest.File):
     def collect(self) -> Iterator[pytest.Collector]:
         try:
-            node = self._pipeline_node()
+            nodes = self._pipeline_nodes()
         except LmEvalError as exc:  # names file, line and field
             raise self.CollectError(ERROR_PREFIX + str(exc)) from None
         except Exception as exc:  # a plugin's (or our) bug: its type and where it was raised
             raise self.CollectError(f"{ERROR_PREFIX}{self.path.name}: {describe(exc)}") from None
-        yield node
+        yield from nodes
 
-    def _pipeline_node(self) -> pytest.Collector:
+    def _pipeline_nodes(self) -> list[pytest.Collector]:
         # Decided before interpolation: `base_url: ${X}` with X unset is a skip, not an error.
         missing = missing_env(self.path)
         if missing is not None:
-            return self._skipped_node(missing)
-        config = load_config(self.path)
+            return [self._skipped_node(missing)]
+        loaded = load_pipeline(self.path)
         overrides = self.config.stash[OVERRIDES_KEY]
-        if overrides:
-            config = config.with_overrides(**overrides)
-        return PipelineNode.from_parent(self, name=config.name, pipeline=config)
+        if isinstance(loaded, Experiment):
+            experiment = loaded.with_overrides(overrides or None)
+            nodes: list[pytest.Collector] = [
+                PipelineNode.from_parent(self, name=f"{experiment.name}[{cell}]", pipeline=config)
+                for cell, config in experiment.cells.items()
+            ]
+            if experiment.options.gate is not None:
+                nodes.append(ExperimentNode.from_parent(self, name=experiment.name, experiment=experiment))
+            return nodes
+        config = loaded.with_overrides(**overrides) if overrides else loaded
+        return [PipelineNode.from_parent(self, name=config.name, pipeline=config)]
 
     def _skipped_node(self, missing: MissingEnv) -> pytest.Collector:
         """Every item of the pipeline, each skipped with the reason; xdist workers agree on it."""
