@@ -96,8 +96,8 @@ def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_cartesian_matrix_expands_into_named_cells(tmp_path: Path) -> None:
     path = write_experiment(
         tmp_path,
-        "matrix:\n  runner.params.temperature: [0, 0.5]\n  runner.function: ['apps:reference', 'apps:worse']\n"
-        "baseline: 0.5_function1\n",
+        "matrix:\n  runner.params.temperature: [0, 0.5]\n"
+        "  runner.function: ['apps:reference', 'apps:worse']\nbaseline: 0.5_function1\n",
     )
     experiment = load_pipeline(path)
     assert isinstance(experiment, Experiment)
