@@ -83,3 +83,28 @@ def test_the_correction_can_withhold_what_one_test_alone_would_mark(tmp_path: Pa
     assert delta.delta.p_value is not None and delta.delta.p_value < 0.05
     assert delta.p_adjusted == pytest.approx(min(1.0, 5 * delta.delta.p_value))
     assert all(result.verdict(f"c{i}", "exact_match") == "no significant difference" for i in range(5))
+
+
+def test_the_experiment_gates_read_the_corrected_comparison(tmp_path: Path) -> None:
+    from lm_eval_so.common.matrix import Experiment, ExperimentOptions
+    from lm_eval_so.orchestrator.experiment import experiment_gate
+
+    runs = {
+        "ship": scored(tmp_path / "ship", set(range(0, 200))),
+        "better": scored(tmp_path / "better", set(range(0, 300))),
+        "noisy": scored(tmp_path / "noisy", (set(range(0, 200)) - set(range(0, 10))) | set(range(200, 212))),
+    }
+    comparison = compare_cells(runs, "ship")
+
+    def gate(kind: str, cells: dict[str, Path]) -> tuple[bool, str | None]:
+        experiment = Experiment("e", None, {}, "ship", ExperimentOptions(gate=kind))  # type: ignore[arg-type]
+        outcome = experiment_gate(experiment, compare_cells(cells, "ship"))
+        assert outcome is not None
+        return outcome.passed, outcome.reason
+
+    assert comparison.verdict("better", "exact_match") == "better"
+    assert comparison.verdict("noisy", "exact_match") == "no significant difference"
+    assert gate("candidate_beats_baseline", {k: runs[k] for k in ("ship", "better")}) == (True, None)
+    passed, reason = gate("candidate_beats_baseline", runs)
+    assert not passed and reason is not None and reason.endswith("(Holm-corrected): noisy")
+    assert gate("no_cell_worse_than_baseline", runs) == (True, None)
