@@ -56,6 +56,17 @@ def results_of(run_dir: Path) -> list[RunResult]:
     return [RunResult.model_validate_json(line) for line in text.splitlines() if line.strip()]
 
 
+def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
+    """The run directory a finished ``run`` printed last on stdout (exit 0 or 1 only)."""
+    assert proc.returncode in (0, 1), proc.stderr
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def summary_of(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "summary.json").read_text())
+    return data
+
+
 def manifest_of(run_dir: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((run_dir / "manifest.json").read_text())
     return data

@@ -7,27 +7,15 @@ recorded and whether the terminal says the answers came from the cache.
 
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
 import textwrap
 from pathlib import Path
 
-from runner_pipelines import cli, fake_runner, results_of, write_pipeline
+from runner_pipelines import cli, fake_runner, results_of, run_dir_of, summary_of, write_pipeline
 
 from fake_openai.server import FakeConfig, ServerThread, serve_in_thread
 from lm_eval_so.models.backends.openai import endpoint_identity
 from lm_eval_so.runner.cache import KeyMaker
-
-
-def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
-    assert proc.returncode in (0, 1), proc.stderr
-    return Path(proc.stdout.strip().splitlines()[-1])
-
-
-def summary_of(run_dir: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((run_dir / "summary.json").read_text())
-    return data
 
 
 def dead_port() -> int:

@@ -15,22 +15,21 @@ import textwrap
 import time
 from pathlib import Path
 
-from runner_pipelines import cli, cli_command, cli_env, fake_runner, results_of, write_pipeline
+from runner_pipelines import (
+    cli,
+    cli_command,
+    cli_env,
+    fake_runner,
+    manifest_of,
+    results_of,
+    run_dir_of,
+    write_pipeline,
+)
 
 from fake_openai.server import ServerThread
 from lm_eval_so.common.config import load_config
 from lm_eval_so.common.workspace import Workspace
 from lm_eval_so.runner.stage import find_resumable
-
-
-def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
-    assert proc.returncode in (0, 1), proc.stderr
-    return Path(proc.stdout.strip().splitlines()[-1])
-
-
-def manifest_of(run_dir: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((run_dir / "manifest.json").read_text())
-    return data
 
 
 def app_pipeline(folder: Path, app: str, *, extra: str = "", rows: int = 4) -> Path:

@@ -13,16 +13,12 @@ from runner_pipelines import (
     manifest_of,
     pairs,
     results_of,
+    run_dir_of,
     write_pipeline,
 )
 
 from fake_openai.server import ServerThread
 from lm_eval_so.runner import cache
-
-
-def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
-    assert proc.returncode in (0, 1), proc.stderr
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def test_a_rerun_is_served_from_the_cache(fake_openai: ServerThread, tmp_path: Path) -> None:

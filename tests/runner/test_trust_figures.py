@@ -13,19 +13,18 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from runner_pipelines import cli, cli_command, cli_env, fake_runner, results_of, write_pipeline
+from runner_pipelines import (
+    cli,
+    cli_command,
+    cli_env,
+    fake_runner,
+    results_of,
+    run_dir_of,
+    summary_of,
+    write_pipeline,
+)
 
 from fake_openai.server import ServerThread
-
-
-def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
-    assert proc.returncode in (0, 1), proc.stderr
-    return Path(proc.stdout.strip().splitlines()[-1])
-
-
-def summary_of(run_dir: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((run_dir / "summary.json").read_text())
-    return data
 
 
 def with_limits(pipeline: Path, limits: str) -> Path:
