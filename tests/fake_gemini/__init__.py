@@ -1,0 +1,1 @@
+"""A loopback Gemini API / Vertex AI server for tests: see ``server`` (``GeminiFake``, ``serve_gemini``)."""
