@@ -23,8 +23,8 @@ def test_lookup_is_lazy_and_unknown_names_list_installed() -> None:
     assert registry.info("backends", "openai")._loaded is False
     backend = registry.get("backends", "openai")
     assert backend.__name__ == "OpenAIBackend"
-    with pytest.raises(PluginError, match=r"unknown backend 'bedrock'; installed: .*llamacpp"):
-        registry.get("backends", "bedrock")
+    with pytest.raises(PluginError, match=r"unknown backend 'watsonx'; installed: .*llamacpp"):
+        registry.get("backends", "watsonx")
 
 
 def test_runtime_registration() -> None:

