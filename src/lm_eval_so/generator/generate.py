@@ -143,11 +143,16 @@ def _serialized(samples: Iterable[DatasetSample]) -> Iterator[bytes]:
 
 def _sha256_source(path: Path) -> str:
     try:
+        if path.is_dir():
+            raise DatasetError(f"{path}: is a directory, not a source file (generator.source)")
+        if path.exists() and not path.is_file():
+            # A FIFO or a device: it cannot be read twice, and /dev/zero would never end.
+            raise DatasetError(f"{path}: is not a regular file (generator.source)")
         return _sha256_file(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: source file not found (generator.source)") from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read source file: {exc.strerror}") from None
+        raise DatasetError(f"{path}: cannot read source file: {exc.strerror or exc}") from None
 
 
 def _as_dict(data: Any) -> dict[str, Any]:
@@ -159,9 +164,19 @@ def _as_dict(data: Any) -> dict[str, Any]:
 
 
 def save_dataset(built: BuiltDataset, workspace: Workspace) -> DatasetRef:
-    """Store ``built`` in the workspace, or reuse the identical dataset already there."""
+    """Store ``built`` in the workspace, or reuse the identical dataset already there.
+
+    A workspace that cannot be written (a file in the way, no permission, a read-only disk)
+    is an :class:`ArtifactError` naming the path, raised before any run directory exists.
+    """
     target = workspace.dataset_dir(built.dataset_id, built.content_hash)
-    reused = _holds(target, built.content_hash) or not _publish(built, target)
+    try:
+        reused = _holds(target, built.content_hash) or not _publish(built, target)
+    except OSError as exc:
+        failed = exc.filename or target.path
+        raise ArtifactError(
+            f"{failed}: cannot write the dataset into the workspace {workspace.root}: {exc.strerror or exc}"
+        ) from None
     return DatasetRef(
         dataset_id=built.dataset_id,
         content_hash=built.content_hash,

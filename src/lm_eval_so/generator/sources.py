@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,14 @@ from typing import Any, BinaryIO, ClassVar
 
 from ..common.errors import DatasetError, PluginError
 from ..common.registry import CORE_DIST, registry
+
+#: Deepest nesting of a JSON value accepted in a row. Deeper values cannot be written to
+#: dataset.jsonl (pydantic stops at ~250 levels) and real data never nests this far.
+MAX_JSON_DEPTH = 100
+
+# The csv module refuses fields over 128 KiB by default; a long document in one cell is real
+# data. The limit is process-wide, so it is only ever raised, never lowered.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,14 @@ def read_text(path: Path) -> str:
         # Decode the whole file at once so the offset, and so the line, is exact.
         line = data.count(b"\n", 0, exc.start) + 1
         raise DatasetError(
-            f"{path.name}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the file as UTF-8"
+            f"{path.name}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); {_save_as_utf8(data)}"
         ) from None
+
+
+def _save_as_utf8(start: bytes) -> str:
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "the file is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8"
+    return "save the file as UTF-8"
 
 
 # --------------------------------------------------------------------------- built-ins
@@ -123,6 +139,11 @@ class CsvSource(Source):
                     break
                 if _blank(fields):
                     continue
+                if any("\0" in field for field in fields):
+                    raise DatasetError(
+                        f"{path.name}:{start}: a NUL character (\\0) in the data: is this a binary or "
+                        "UTF-16 file? save it as UTF-8 text"
+                    )
                 if header is None:
                     header, header_line = _check_header(fields, path.name, start), start
                     continue
@@ -182,9 +203,106 @@ class JsonFloat(float):
         return number
 
 
+class JsonValueError(ValueError):
+    """A JSON text that parses but holds something no sample can: see :func:`parse_json`."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def parse_json(text: str) -> Any:
-    """``json.loads`` keeping every number's written text (see :class:`SourceRow`)."""
-    return json.loads(text, parse_int=JsonInt, parse_float=JsonFloat)
+    """``json.loads`` keeping every number's written text (see :class:`SourceRow`).
+
+    Raises :class:`json.JSONDecodeError` for text that is not JSON, and
+    :class:`JsonValueError` for JSON that is no sample's data: ``NaN``/``Infinity`` (not JSON
+    numbers), integers longer than Python reads, values nested deeper than
+    :data:`MAX_JSON_DEPTH`, and strings holding an unpaired surrogate escape (``"\\ud800"``:
+    not text, and no UTF-8 file can store it).
+    """
+    try:
+        value = json.loads(text, parse_int=_json_int, parse_float=JsonFloat, parse_constant=_json_constant)
+    except RecursionError:
+        raise JsonValueError(_TOO_DEEP, _deep_line(text)) from None
+    except JsonValueError as exc:
+        exc.line = _line_of(_BIG_INT, text)
+        raise
+    try:
+        check_json_value(value)
+    except JsonValueError as exc:
+        exc.line = _deep_line(text) if str(exc) == _TOO_DEEP else _line_of(_LONE_SURROGATE, text)
+        raise
+    return value
+
+
+_TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep"
+_BIG_INT = re.compile(rf"\d{{{sys.get_int_max_str_digits() + 1},}}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<![0-9a-fA-F]{4})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}\n]')
+
+
+def _line_of(pattern: re.Pattern[str], text: str) -> int | None:
+    found = pattern.search(text)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
+
+
+def _json_int(text: str) -> JsonInt:
+    try:
+        return JsonInt(text)
+    except ValueError:
+        raise JsonValueError(
+            f"an integer of {len(text.lstrip('-')):,} digits is longer than Python reads "
+            f"({sys.get_int_max_str_digits():,}); write it as a string"
+        ) from None
+
+
+def _json_constant(name: str) -> Any:
+    raise JsonValueError(f"{name} is not a JSON number; write null, a number or a string")
+
+
+def check_json_value(value: Any) -> None:
+    """Raise :class:`JsonValueError` when ``value`` nests too deep or holds a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise JsonValueError(_TOO_DEEP)
+        if isinstance(item, str):
+            _check_surrogates(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_surrogates(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_surrogates(text: str) -> None:
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise JsonValueError(
+            f"the string {text[:40]!r} holds an unpaired surrogate (\\u{ord(found.group(0)):04x}), which "
+            "is not text; a surrogate escape must come in a pair (\\ud83d\\ude00)"
+        )
+
+
+def _deep_line(text: str) -> int | None:
+    """The line where ``text`` first nests deeper than :data:`MAX_JSON_DEPTH` (strings skipped)."""
+    depth, line = 0, 1
+    for token in _JSON_TOKEN.finditer(text):
+        char = token.group(0)
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return None
 
 
 def json_text(value: Any) -> str:
@@ -227,6 +345,8 @@ class JsonlSource(Source):
                     value = parse_json(line)
                 except json.JSONDecodeError as exc:
                     raise DatasetError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+                except JsonValueError as exc:
+                    raise DatasetError(f"{where}: {exc}") from None
                 if not isinstance(value, dict):
                     raise DatasetError(f"{where}: expected a JSON object, got {json_kind(value)}")
                 yield SourceRow(where, value)
@@ -262,6 +382,9 @@ class JsonSource(Source):
             document = parse_json(read_text(path))
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path.name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except JsonValueError as exc:
+            line = f":{exc.line}" if exc.line else ""
+            raise DatasetError(f"{path.name}{line}: {exc}") from None
         items = _find_items(document, path.name)
         for number, item in enumerate(items, start=1):
             where = f"{path.name}: item {number}"
