@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .text import is_blank
 
 SCHEMA_VERSION = 1
 
@@ -25,11 +28,54 @@ class Message(Record):
 
 
 class DatasetSample(Record):
+    """One line of dataset.jsonl.
+
+    Read from a file (JSON), a sample must have what the generator always writes: a visible
+    ``id`` and ``input``, at least one message, and a reference that is absent (``null`` or
+    ``[]``) or visible text -- so a hand-written dataset.jsonl with ``"expected": " "`` is an
+    error naming its file and line when it is read, before any model is called. Samples built
+    in code are not refused here; every metric refuses a blank reference it would read
+    (:mod:`lm_eval_so.evaluator.metrics.base`).
+    """
+
     id: str
     input: str
     expected: str | list[str] | None = None
     messages: list[Message]
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", "input")
+    @classmethod
+    def _visible(cls, value: str, info: ValidationInfo) -> str:
+        if info.mode == "json" and is_blank(value):
+            raise PydanticCustomError(
+                "blank", "is blank ({value}); it needs visible text", {"value": repr(value)}
+            )
+        return value
+
+    @field_validator("expected")
+    @classmethod
+    def _reference(cls, value: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        if info.mode != "json" or value is None:
+            return value
+        answers = [value] if isinstance(value, str) else value
+        for index, answer in enumerate(answers, start=1):
+            if is_blank(answer):
+                which = f"answer {index} of {len(answers)}" if isinstance(value, list) else "the reference"
+                raise PydanticCustomError(
+                    "blank_reference",
+                    "{which} is blank ({answer}): a reference needs visible text, and `contains` "
+                    "would find a blank one in any output; write the answer, or null for no reference",
+                    {"which": which, "answer": repr(answer)},
+                )
+        return value
+
+    @field_validator("messages")
+    @classmethod
+    def _some_message(cls, value: list[Message], info: ValidationInfo) -> list[Message]:
+        if info.mode == "json" and not value:
+            raise PydanticCustomError("no_messages", "is empty; a sample needs at least one message", {})
+        return value
 
     def prompt_text(self) -> str:
         """The prompt for completion-mode backends: system preamble, blank line, user text."""
@@ -187,6 +233,43 @@ class StageTiming(Record):
     seconds: float | None = None
 
 
+class ShardInfo(Record):
+    """A shard run's membership: shard ``index`` of ``count`` of one shard group."""
+
+    index: int
+    count: int
+    #: sha256 of config hash + dataset content hash + count (16 hex): what merges together.
+    group: str
+    #: (sample, repeat) pairs assigned to this shard by the stable hash (repeats included).
+    planned: int
+    host: str  # the machine that ran it (the last one, if it was resumed elsewhere)
+    index_from: str | None = None  # the variable the index was read from (--shard auto)
+
+
+class MergedShard(Record):
+    """One shard as a merged run lists it: where it ran, how long, what it held."""
+
+    index: int
+    run_id: str
+    path: str
+    host: str
+    status: str
+    n_results: int
+    timings: dict[str, StageTiming] = Field(default_factory=dict)
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class MergeInfo(Record):
+    """A merged run's provenance: the shard group and every shard it was built from."""
+
+    group: str
+    count: int
+    shards: list[MergedShard]
+    missing: list[int] = Field(default_factory=list)  # shard indices absent (--allow-partial)
+    #: Why the merged run holds fewer results than planned (--allow-partial); it never passes.
+    partial: str | None = None
+
+
 class RunManifest(Record):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -208,3 +291,7 @@ class RunManifest(Record):
     status: Literal["running", "unscored", "completed", "failed", "interrupted", "budget_exhausted"] = (
         "running"
     )
+    #: Set on a shard's run (``--shard I/N``): a finished shard stays "unscored", the merge scores.
+    shard: ShardInfo | None = None
+    #: Set on a run built by ``lm-eval-so merge`` from shard runs.
+    merge: MergeInfo | None = None
