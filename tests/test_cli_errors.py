@@ -117,3 +117,129 @@ def test_dry_run_plans_without_calling_a_model(tmp_path: Path) -> None:
     assert "2 (2 samples x 1 repeats)" in proc.stdout
     assert "generator -> runner -> evaluator" in proc.stdout
     assert not (tmp_path / "ws").exists()  # a dry run writes nothing
+
+
+# --------------------------------------------------------------------------- robustness (the CLI end to end)
+
+APP_PIPELINE = """\
+name: demo
+generator:
+  source: data.csv
+runner:
+  backend: python
+  function: cli_errors_app:answer
+"""
+APP = "def answer(input):\n    open('called', 'a').write(input + '\\n')\n    return '4'\n"
+
+
+def write_app(tmp_path: Path, yaml_text: str | bytes) -> Path:
+    (tmp_path / "data.csv").write_text(GOOD_CSV)
+    (tmp_path / "cli_errors_app.py").write_text(APP)
+    path = tmp_path / "pipeline.yaml"
+    if isinstance(yaml_text, bytes):
+        path.write_bytes(yaml_text)
+    else:
+        path.write_text(yaml_text)
+    return path
+
+
+def assert_refused_before_any_run(proc, tmp_path: Path, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert_clean_error(proc, *fragments)
+    assert proc.stderr.count("lm-eval-so: error:") == 1
+    assert not (tmp_path / "ws" / "runs").exists()
+    assert not (tmp_path / "called").exists()  # no model call was made
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "fragments"),
+    [
+        pytest.param(
+            APP_PIPELINE.encode() + b"description: a\x00b\n",
+            ["pipeline.yaml:7: invalid YAML: character U+0000 (NUL) is not allowed in YAML"],
+            id="nul-byte",
+        ),
+        pytest.param(
+            APP_PIPELINE + "description: &a [*a]\n",
+            [
+                "pipeline.yaml:7: invalid YAML: the alias *a is inside the node &a it names "
+                "(a recursive alias)"
+            ],
+            id="recursive-alias",
+        ),
+        pytest.param(
+            APP_PIPELINE + "description: " + "[" * 5000 + "]" * 5000 + "\n",
+            ["pipeline.yaml:7: invalid YAML: nested more than 100 levels deep"],
+            id="deep-nesting",
+        ),
+        pytest.param(
+            APP_PIPELINE.replace("data.csv", "data.csv\n  limit: 1.0e+30"),
+            ["pipeline.yaml:4: generator.limit: is far too large (got 1e+30)"],
+            id="limit-1e30",
+        ),
+        pytest.param(
+            APP_PIPELINE + "  timeout_s: .inf\n",
+            ["pipeline.yaml:7: runner.timeout_s: input should be a finite number"],
+            id="timeout-inf",
+        ),
+        pytest.param(
+            APP_PIPELINE + "  model: ${OPENAI_MODEL:gpt-4o}\n",
+            ["pipeline.yaml:7: runner.model: malformed variable reference '${OPENAI_MODEL:gpt-4o}'"],
+            id="malformed-interpolation",
+        ),
+        pytest.param(
+            APP_PIPELINE + "workspace: ws\n",
+            ["pipeline.yaml:7: workspace: ", "ws is a file, not a directory"],
+            id="workspace-is-a-file",
+        ),
+        pytest.param(
+            APP_PIPELINE
+            + "evaluator:\n  metrics:\n    - type: python\n      function: cli_errors_app:scroe\n",
+            ["pipeline.yaml:10: evaluator.metrics[0].function: cannot import 'cli_errors_app:scroe'"],
+            id="python-metric-typo",
+        ),
+    ],
+)
+def test_bad_input_is_refused_before_any_run(
+    tmp_path: Path, yaml_text: str | bytes, fragments: list[str]
+) -> None:
+    path = write_app(tmp_path, yaml_text)
+    if "workspace: ws" in str(yaml_text):
+        (tmp_path / "ws").write_text("a file, not a folder")
+        proc = run_cli(["run", path], cwd=tmp_path)
+    else:
+        proc = run_cli(["run", path, "--workspace-dir", tmp_path / "ws"], cwd=tmp_path)
+    assert_refused_before_any_run(proc, tmp_path, *fragments)
+
+
+def test_a_json_source_nested_100k_deep_is_a_located_error(tmp_path: Path) -> None:
+    path = write_app(tmp_path, APP_PIPELINE.replace("data.csv", "data.jsonl"))
+    (tmp_path / "data.jsonl").write_text('{"id": "1", "input": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    proc = run_cli(["run", path, "--workspace-dir", tmp_path / "ws"], cwd=tmp_path)
+    assert_refused_before_any_run(proc, tmp_path, "data.jsonl:1: nested more than 100 levels deep")
+
+
+def test_an_override_is_checked_like_the_file(tmp_path: Path) -> None:
+    path = write_app(tmp_path, APP_PIPELINE)
+    proc = run_cli(
+        ["run", path, "--workspace-dir", tmp_path / "ws", "--set", "evaluator.metrics.0.threshold=80"],
+        cwd=tmp_path,
+    )
+    assert_refused_before_any_run(
+        proc,
+        tmp_path,
+        "override evaluator.metrics.0.threshold=80: evaluator.metrics[0].threshold.min: "
+        "must be within the score range of exact_match, 0 to 1 (got 80); scores are fractions: "
+        "did you mean 0.8?",
+    )
+
+
+def test_a_merge_key_with_an_override_runs(tmp_path: Path) -> None:
+    path = write_app(
+        tmp_path,
+        APP_PIPELINE + "evaluator:\n  metrics:\n    - &base_em\n      type: exact_match\n"
+        "      normalize: [strip, lower]\n"
+        "    - <<: *base_em\n      name: em_strict\n      normalize: [strip]\n",
+    )
+    proc = run_cli(["run", path, "--workspace-dir", tmp_path / "ws"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "em_strict" in proc.stderr and "exact_match" in proc.stderr
