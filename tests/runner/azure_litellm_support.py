@@ -9,11 +9,13 @@ nothing, so the tests then exercise the real registration.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import importlib
 import importlib.metadata as md
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,7 @@ def _backend_dist() -> Path | None:
         return None
     if _dist_dir is None:
         _dist_dir = Path(tempfile.mkdtemp(prefix="provider-backends-"))
+        atexit.register(shutil.rmtree, _dist_dir, ignore_errors=True)
         write_dist(_dist_dir, "lm-eval-so-provider-backends-under-test", "0.0.0", {"backends": missing})
     return _dist_dir
 
