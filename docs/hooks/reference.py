@@ -65,7 +65,9 @@ def pipeline_page() -> str:
         "",
         "Generated from the pydantic models that validate `pipeline.yaml`, so it is always the",
         'schema the code enforces. Unknown keys are errors (with a "did you mean" hint); paths are',
-        "relative to the file; `${VAR}` and `${VAR:-default}` read the environment.",
+        "relative to the file; `${VAR}` and `${VAR:-default}` read the environment, `$${` is a",
+        "literal `${` and any other `${` is an error. Numbers are finite (no `.nan`, no `.inf`). What",
+        "else is checked when a pipeline loads: [Concepts](../concepts.md#checked-when-a-pipeline-loads).",
         "",
     ]
     for path, model in _models(PipelineConfig, ""):
