@@ -14,11 +14,11 @@ import pytest
 from evalkit import load, make_run, ok, sample
 
 from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.common.errors import ConfigError, DatasetError
-from lm_eval_so.common.records import DatasetSample, RunResult
+from lm_eval_so.common.errors import ArtifactError, ConfigError, DatasetError
+from lm_eval_so.common.records import DatasetSample, Message, RunResult
 from lm_eval_so.common.registry import registry
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.metrics import Metric, MetricScore, build_metric
+from lm_eval_so.evaluator import evaluate_run, score_one
+from lm_eval_so.evaluator.metrics import Metric, MetricContext, MetricScore, build_metric
 
 NFC = "Caf\u00e9 Lune"
 NFD = "Cafe\u0301 Lune"
@@ -75,7 +75,8 @@ def test_a_hand_written_dataset_with_a_blank_reference_fails_the_evaluation(tmp_
     samples = [sample("ok", expected="blue"), sample("blank", expected="   ")]
     built = make_run(tmp_path, samples, [ok("ok", "blue"), ok("blank", "whatever the model says")])
     config = load("  metrics:\n    - type: contains\n      threshold: 0.5\n", tmp_path)
-    with pytest.raises(DatasetError, match=r"^sample 'blank': expected is blank \('   '\)"):
+    # Caught where the hand-written file is read, with its file and line.
+    with pytest.raises(ArtifactError, match=r"dataset\.jsonl:2: .*the reference is blank \('   '\)"):
         evaluate_run(config, built.run, built.dataset)
     assert not built.run.summary.exists()  # nothing was reported as a pass
 
@@ -92,14 +93,21 @@ class EchoPlugin(Metric):
         return MetricScore(float(passed), passed)
 
 
+def unchecked(sample_id: str, expected: Any) -> DatasetSample:
+    """A sample built in code without validation: how a blank reference can still reach a metric."""
+    return DatasetSample.model_construct(
+        id=sample_id, input="q", expected=expected, messages=[Message(role="user", content="q")], metadata={}
+    )
+
+
 def test_a_plugin_metric_is_protected_too(tmp_path: Path) -> None:
-    registry.register("metrics", "echo_plugin", EchoPlugin)
-    try:
-        built = make_run(tmp_path, [sample("x", expected=["", "red"])], [ok("x", "green")])
-        with pytest.raises(DatasetError, match=r"sample 'x': item 1 of 2 of expected is blank"):
-            evaluate_run(load("  metrics:\n    - type: echo_plugin\n", tmp_path), built.run, built.dataset)
-    finally:
-        registry.unregister("metrics", "echo_plugin")
+    # A dataset file with a blank reference is refused where it is read (file and line) ...
+    built = make_run(tmp_path, [sample("x", expected=["", "red"])], [ok("x", "green")])
+    with pytest.raises(ArtifactError, match=r"dataset\.jsonl:1: .*answer 1 of 2 is blank"):
+        evaluate_run(load("  metrics:\n    - type: exact_match\n", tmp_path), built.run, built.dataset)
+    # ... and one that reaches a plugin metric another way is refused by the metric contract.
+    with pytest.raises(DatasetError, match=r"sample 'x': item 1 of 2 of expected is blank"):
+        score_one("echo_plugin", EchoPlugin(), unchecked("x", ["", "red"]), ok("x", "green"))
     assert EchoPlugin.calls == []  # refused before the plugin's score() ran
 
 
@@ -144,12 +152,17 @@ def test_python_metric_taking_expected_never_gets_a_blank_one(tmp_path: Path) ->
         "def ignores(output):\n    return len(output) < 100\n",
         encoding="utf-8",
     )
-    built = make_run(tmp_path, [sample("x", expected=" ")], [ok("x", "any")])
-    uses = load("  metrics:\n    - type: python\n      function: blank_refs_scorer:uses\n", tmp_path)
+    uses = build_metric(
+        MetricConfig.model_validate({"type": "python", "function": "blank_refs_scorer:uses"}),
+        MetricContext(base_dir=tmp_path),
+    )
     with pytest.raises(DatasetError, match="sample 'x': expected is blank"):
-        evaluate_run(uses, built.run, built.dataset)
-    ignores = load("  metrics:\n    - type: python\n      function: blank_refs_scorer:ignores\n", tmp_path)
-    assert evaluate_run(ignores, built.run, built.dataset).metrics["python"].mean == 1.0
+        score_one("python", uses, unchecked("x", " "), ok("x", "any"))
+    ignores = build_metric(
+        MetricConfig.model_validate({"type": "python", "function": "blank_refs_scorer:ignores"}),
+        MetricContext(base_dir=tmp_path),
+    )
+    assert score_one("python", ignores, unchecked("x", " "), ok("x", "any")).score == 1.0
 
 
 # --------------------------------------------------------------------------- canonical text
