@@ -21,7 +21,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,7 +28,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.errors import ConfigError, PluginError
-from ...common.modules import add_pipeline_dir
+from ...common.modules import add_pipeline_dir, module_conflict
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
 
@@ -121,7 +120,7 @@ def resolve(spec: str, base_dir: Path) -> tuple[Callable[..., Any], list[str]]:
         module = importlib.import_module(module_name)
     except (Exception, SystemExit) as exc:  # anything the user's module does while importing
         raise ConfigError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}") from None
-    stale = _shadowed(module, module_name, base_dir)
+    stale = module_conflict(module_name, base_dir)
     if stale:
         raise ConfigError(f"cannot import {spec!r}: {stale}")
     try:
@@ -156,25 +155,6 @@ def resolve(spec: str, base_dir: Path) -> tuple[Callable[..., Any], list[str]]:
                 f"name its parameters from {', '.join(_ARGUMENTS)}"
             )
     return function, names
-
-
-def _shadowed(module: Any, module_name: str, base_dir: Path) -> str | None:
-    """Why ``module`` is not the one next to pipeline.yaml that the spec means, or None.
-
-    ``sys.modules`` holds one module per name: a ``metrics.py`` imported for one pipeline
-    would silently score another pipeline's samples, and an installed package of the same
-    name comes first on ``sys.path``.
-    """
-    top = module_name.partition(".")[0]
-    local = [base_dir / f"{top}.py", base_dir / top / "__init__.py"]
-    mine = next((path for path in local if path.is_file()), None)
-    loaded = getattr(sys.modules.get(top), "__file__", None)
-    if mine is None or loaded is None or Path(loaded).resolve() == mine.resolve():
-        return None
-    return (
-        f"the module {top!r} in use is {loaded}, not {mine} next to pipeline.yaml "
-        "(one module per name in a Python process); give the module a name of its own"
-    )
 
 
 def to_score(returned: Any, spec: str) -> MetricScore:
