@@ -1,7 +1,9 @@
 """Seeded percentile bootstrap intervals for means and paired mean differences (numpy).
 
 The resampling is done in blocks of resamples so memory stays ``O(block · n)`` whatever ``B``.
-A fixed seed makes every interval reproducible: the same scores always give the same report.
+A fixed seed makes every interval reproducible: the same scores always give the same report,
+in whatever order they come (the values are sorted before resampling, so the interval is a
+function of the scores alone, not of the order a run's calls finished or shards were merged).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def bootstrap_mean_interval(
     """Percentile bootstrap interval of the mean; ``(0, 0)`` for no values."""
     import numpy as np
 
-    data = np.asarray(values, dtype=np.float64)
+    # Sorted: the seeded resample then depends on the scores, not on the order they arrived in.
+    data = np.sort(np.asarray(values, dtype=np.float64))
     if data.size == 0:
         return (0.0, 0.0)
     means = _resampled_means(data, seed, resamples)

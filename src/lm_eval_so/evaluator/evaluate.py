@@ -336,6 +336,8 @@ def stopped_reason(manifest: RunManifest | None, n_results: int, n_planned: int)
     A run stopped by ``runner.max_cost_usd`` never passes: its gates judge only the samples that
     were asked before the money ran out.
     """
+    if manifest is not None and manifest.merge is not None and manifest.merge.partial:
+        return manifest.merge.partial  # a merge of only some shards (--allow-partial)
     if manifest is None or manifest.status != "budget_exhausted":
         return None
     limit = manifest.config.get("runner", {}).get("max_cost_usd")

@@ -14,6 +14,7 @@ from ..common.config import PipelineConfig, load_config
 from ..common.errors import BackendError, ConfigError
 from ..common.matrix import Experiment, load_pipeline
 from ..common.secrets import check_prompts_hold_no_secret
+from ..common.shard import Shard
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
 from ..generator import build_dataset, generate_dataset
@@ -57,6 +58,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult: ...
 
 
@@ -68,6 +70,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult | ExperimentResult: ...
 
 
@@ -78,6 +81,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult | ExperimentResult:
     """Run one pipeline end to end and return its :class:`PipelineResult`.
 
@@ -89,17 +93,26 @@ async def run_pipeline_async(
 
     A pipeline.yaml with a ``matrix:`` returns an :class:`ExperimentResult` (every cell run and
     compared with the baseline); see :func:`run_experiment_async` to run one cell.
+
+    ``shard`` runs only that shard of the dataset x repeats (see :mod:`lm_eval_so.common.shard`):
+    the result has the run directory and no summary, because a shard is scored and gated by
+    ``lm-eval-so merge`` once every shard is in.
     """
     if isinstance(config, (str, os.PathLike)):
         loaded = load_pipeline(config)
         if isinstance(loaded, Experiment):
             if resume is not None:
                 raise ConfigError(f"{loaded.where()}: --resume takes one cell's run directory, not a matrix")
+            if shard is not None:
+                raise ConfigError(
+                    f"{loaded.where()}: --shard runs one pipeline; a matrix pipeline's cells are "
+                    "not sharded (run each cell's pipeline on its own, or without --shard)"
+                )
             experiment = loaded.with_overrides(overrides)
             return await run_experiment_async(experiment, workspace_dir=workspace_dir, dry_run=dry_run)
         config = loaded
     return await run_one_async(
-        config, workspace_dir=workspace_dir, dry_run=dry_run, overrides=overrides, resume=resume
+        config, workspace_dir=workspace_dir, dry_run=dry_run, overrides=overrides, resume=resume, shard=shard
     )
 
 
@@ -110,6 +123,7 @@ async def run_one_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult:
     """One pipeline (or one cell of a matrix) end to end: the body of :func:`run_pipeline_async`."""
     if resume is not None and workspace_dir is None:
@@ -127,13 +141,18 @@ async def run_one_async(
         dataset.n_samples,
         "reused" if dataset.reused else "created",
     )
-    outcome = await run_stage(cfg, dataset.path, workspace, resume=resume)
+    outcome = await run_stage(cfg, dataset.path, workspace, resume=resume, shard=shard)
     log.info(
         "run %s: %d requests, %d errors",
         outcome.run.run_id,
         outcome.stats.n_requests,
         outcome.stats.n_errors,
     )
+    if outcome.shard is not None:
+        # A shard holds part of the results: scoring and gates wait for `lm-eval-so merge`.
+        return PipelineResult(
+            cfg.name, cfg.config_hash(), False, run_dir=outcome.run.path, dataset_path=dataset.path
+        )
     summary = evaluate_run(cfg, outcome.run, dataset.path, run_id=outcome.run.run_id)
     return PipelineResult(
         cfg.name,
@@ -153,6 +172,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult: ...
 
 
@@ -164,6 +184,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult | ExperimentResult: ...
 
 
@@ -174,6 +195,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> PipelineResult | ExperimentResult:
     """Synchronous twin of :func:`run_pipeline_async`.
 
@@ -184,6 +206,7 @@ def run_pipeline(
         "dry_run": dry_run,
         "overrides": overrides,
         "resume": resume,
+        "shard": shard,
     }
     try:
         asyncio.get_running_loop()

@@ -4,8 +4,8 @@
     pytest -n auto --junitxml=out.xml --html=report.html
 
 Options (command line, or ini without the dashes): ``--lm-eval-workspace``,
-``--lm-eval-model``, ``--lm-eval-limit``, ``--lm-eval-cache``, ``--lm-eval-baseline``; ini
-``lm_eval_patterns`` chooses the file names.
+``--lm-eval-model``, ``--lm-eval-limit``, ``--lm-eval-cache``, ``--lm-eval-baseline``,
+``--lm-eval-shard``; ini ``lm_eval_patterns`` chooses the file names.
 """
 
 from __future__ import annotations
@@ -64,7 +64,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="RUN_DIR_OR_WORKSPACE",
         help="add a no_regression_vs_baseline item per pipeline, compared with this baseline run",
     )
+    group.addoption(
+        "--lm-eval-shard",
+        metavar="I/N",
+        help="run only shard I of N (or auto/N, auto) of every pipeline and skip its gates: "
+        "`lm-eval-so merge` evaluates them once every shard ran",
+    )
     parser.addini("lm_eval_baseline", "default for --lm-eval-baseline", default="")
+    parser.addini("lm_eval_shard", "default for --lm-eval-shard", default="")
     parser.addini(
         "lm_eval_patterns",
         "file name patterns collected as pipelines",
@@ -91,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session_id = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
     from .runs import SessionRuns
 
-    config.stash[RUNS_KEY] = SessionRuns(session_id, workspace_dir)
+    config.stash[RUNS_KEY] = SessionRuns(session_id, workspace_dir, _session_shard(config))
     config.stash[OVERRIDES_KEY] = _session_overrides(config)
     config.pluginmanager.register(SessionState(config), "lm_eval_so_session")
 
@@ -116,6 +123,20 @@ def _session_overrides(config: pytest.Config) -> dict[str, Any]:
             )
         overrides["runner.cache"] = cache
     return overrides
+
+
+def _session_shard(config: pytest.Config) -> Any:
+    """``--lm-eval-shard``: the shard every pipeline runs, or None; a bad value is a usage error."""
+    text = _option(config, "shard")
+    if not text:
+        return None
+    from ..common.errors import ConfigError
+    from ..common.shard import parse_shard
+
+    try:
+        return parse_shard(str(text))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"--lm-eval-shard / lm_eval_shard: {exc}") from None
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

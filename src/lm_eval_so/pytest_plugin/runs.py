@@ -4,6 +4,10 @@ Within a process, outcomes are memoised. Across pytest-xdist workers, a file loc
 the session and the config hash makes the first worker run the pipeline; it writes the
 outcome (result or error, as plain JSON) next to the lock, and the others read it back.
 
+With ``--lm-eval-shard`` each pipeline runs only that shard, and a shard that ran is an outcome
+``skipped`` for its gates ("shard 2/4: gates are evaluated by lm-eval-so merge"); a shard that
+could not run fails as any pipeline does.
+
 A failure is an outcome like any other: whatever a pipeline raises (our errors, or a plugin's
 or our own bug) is turned into its one-line message once, and every gate item, every worker
 and the ``lm_eval`` fixture read that same message; nothing is re-run to fail again.
@@ -22,6 +26,7 @@ from .messages import describe
 
 if TYPE_CHECKING:
     from ..common.config import PipelineConfig
+    from ..common.shard import Shard
     from ..orchestrator import PipelineResult
 
 
@@ -49,9 +54,10 @@ def result_from_dict(data: dict[str, Any]) -> PipelineResult:
 
 
 class SessionRuns:
-    def __init__(self, session_id: str, workspace_dir: Path | None) -> None:
+    def __init__(self, session_id: str, workspace_dir: Path | None, shard: Shard | None = None) -> None:
         self.session_id = session_id
         self.workspace_dir = workspace_dir
+        self.shard = shard
         self._memo: dict[str, Outcome] = {}
 
     def workspace_for(self, config: PipelineConfig, default: Path | None = None) -> Path:
@@ -105,8 +111,11 @@ class SessionRuns:
         try:
             # An earlier session's run of this exact config that was interrupted (Ctrl-C, kill)
             # and that no process is running any more is continued rather than started over.
-            found = find_resumable(Workspace(workspace), config)
+            found = find_resumable(Workspace(workspace), config, self.shard)
             resume = found.path if found is not None else None
-            return Outcome(result=run_pipeline(config, workspace_dir=workspace, resume=resume))
+            result = run_pipeline(config, workspace_dir=workspace, resume=resume, shard=self.shard)
+            if self.shard is not None:
+                return Outcome(result=result, skipped=self.shard.skip_reason())
+            return Outcome(result=result)
         except Exception as exc:  # ours name file and line; anything else, its type and origin
             return Outcome(error=describe(exc))

@@ -26,6 +26,7 @@ from ..common.config import PipelineConfig
 from ..common.errors import CacheMiss
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
+from ..common.shard import Shard
 from ..common.workspace import JsonlWriter, iter_jsonl
 from ..models.base import Backend, Completion, Request, storable
 from ..models.call import CallPolicy, CallTimeout, call_model
@@ -69,12 +70,13 @@ async def run_samples(
     on_result: OnResult | None = None,
     cache_dir: Path | None = None,
     resume: bool = False,
+    shard: Shard | None = None,
 ) -> RunnerStats:
     """Run every sample ``runner.repeats`` times; append each result to ``results_path``.
 
     ``cache_dir`` enables the response cache (per ``runner.cache``). ``resume`` keeps the
     results already in ``results_path`` (after repairing a torn last line) and runs only the
-    (sample, repeat) pairs that are missing.
+    (sample, repeat) pairs that are missing. ``shard`` runs only the pairs it owns.
     """
     started = time.perf_counter()
     backend = create_backend(config)
@@ -88,7 +90,7 @@ async def run_samples(
             tally = _Tally(writer, on_result)
             if resume:
                 done = tally.seed(results_path)
-            jobs = _jobs(samples, config.runner.repeats, done)
+            jobs = _jobs(samples, config.runner.repeats, done, shard)
             await _run_pool(jobs, caller, tally, _workers(config, backend))
         stats = tally.stats()
         stats.backend = backend.describe()
@@ -123,11 +125,14 @@ def _resumed_writer(path: Path) -> JsonlWriter:
 
 
 def _jobs(
-    samples: Iterable[DatasetSample], repeats: int, done: Container[tuple[str, int]]
+    samples: Iterable[DatasetSample],
+    repeats: int,
+    done: Container[tuple[str, int]],
+    shard: Shard | None = None,
 ) -> Iterator[tuple[DatasetSample, int]]:
     for sample in samples:
         for repeat in range(repeats):
-            if (sample.id, repeat) not in done:
+            if (sample.id, repeat) not in done and (shard is None or shard.owns(sample.id, repeat)):
                 yield sample, repeat
 
 

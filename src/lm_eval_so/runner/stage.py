@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +25,11 @@ from typing import Any, Literal
 from ..common.config import PipelineConfig
 from ..common.errors import ArtifactError, ConfigError
 from ..common.provenance import config_snapshot, config_yaml, package_versions, redactor_for
-from ..common.records import DatasetManifest, DatasetSample, RunManifest, StageTiming
+from ..common.records import DatasetManifest, DatasetSample, RunManifest, ShardInfo, StageTiming
 from ..common.redact import Redactor
 from ..common.registry import plugin_versions
 from ..common.secrets import check_prompts_hold_no_secret
+from ..common.shard import Shard, shard_group
 from ..common.workspace import (
     RunDir,
     Workspace,
@@ -49,6 +52,7 @@ Status = Literal["unscored", "failed", "interrupted", "budget_exhausted"]
 class RunOutcome:
     run: RunDir
     stats: RunnerStats
+    shard: Shard | None = None  # the shard this run is (from --shard, or a resumed shard's manifest)
 
 
 async def run_stage(
@@ -58,11 +62,14 @@ async def run_stage(
     *,
     on_result: OnResult | None = None,
     resume: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> RunOutcome:
     """Run ``dataset_path`` (a ``dataset.jsonl`` or its folder) through the configured backend.
 
     ``resume`` names an interrupted run directory to continue instead of starting a new one.
     When ``on_result`` is None, progress is shown if the ``lm_eval_so`` logger logs INFO.
+    ``shard`` runs only the (sample, repeat) pairs of that shard; the manifest records it (a
+    resumed shard run keeps the shard its manifest names).
     """
     dataset_path = dataset_file(Path(dataset_path)).resolve()
     dataset = dataset_info(dataset_path)
@@ -73,13 +80,51 @@ async def run_stage(
     if resume is not None:
         run = workspace.run(Path(resume))
         manifest = _resumable_manifest(config, run, dataset)
+        shard = _resumed_shard(run, manifest, shard)
     else:
+        info = _shard_info(config, dataset, dataset_path, shard) if shard is not None else None
         run = workspace.new_run(config.name, config.config_hash())
         atomic_write_text(run.config, config_yaml(config, redactor))
         manifest = _manifest(config, run, dataset, redactor)
+        manifest.shard = info
     with run_lock(run):
         atomic_write_json(run.manifest, manifest)
-        return await _execute(config, dataset_path, workspace, run, manifest, redactor, on_result)
+        return await _execute(config, dataset_path, workspace, run, manifest, redactor, on_result, shard)
+
+
+def _shard_info(config: PipelineConfig, dataset: dict[str, Any], path: Path, shard: Shard) -> ShardInfo:
+    """The manifest's record of a shard: its group, host, and how many pairs it owns."""
+    planned = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                sample_id = json.loads(line)["id"]
+            except (ValueError, KeyError, TypeError):
+                continue  # not a sample (blank, torn, malformed): the runner names it with its line
+            planned += sum(shard.owns(str(sample_id), r) for r in range(config.runner.repeats))
+    return ShardInfo(
+        index=shard.index,
+        count=shard.count,
+        group=shard_group(config.config_hash(), str(dataset["content_hash"]), shard.count),
+        planned=planned,
+        host=socket.gethostname(),
+        index_from=shard.source,
+    )
+
+
+def _resumed_shard(run: RunDir, manifest: RunManifest, asked: Shard | None) -> Shard | None:
+    """A resumed run continues the shard its manifest names; asking for another is an error."""
+    info = manifest.shard
+    if info is None:
+        if asked is not None:
+            raise ConfigError(f"{run.path}: cannot resume as shard {asked}: the run is not a shard run")
+        return None
+    if asked is not None and (asked.index, asked.count) != (info.index, info.count):
+        raise ConfigError(
+            f"{run.path}: cannot resume as shard {asked}: the run is shard {info.index}/{info.count}"
+        )
+    info.host = socket.gethostname()
+    return Shard(info.index, info.count, info.index_from)
 
 
 async def _execute(
@@ -90,10 +135,13 @@ async def _execute(
     manifest: RunManifest,
     redactor: Redactor,
     on_result: OnResult | None,
+    shard: Shard | None = None,
 ) -> RunOutcome:
     resuming = run.results.exists()
     if on_result is None:
         total = int(manifest.dataset.get("n_samples") or 0) * config.runner.repeats
+        if manifest.shard is not None:
+            total = manifest.shard.planned
         on_result = progress_reporter(total, done=_count_lines(run.results) if resuming else 0)
     started = time.perf_counter()
     try:
@@ -105,6 +153,7 @@ async def _execute(
             on_result=on_result,
             cache_dir=workspace.cache_dir,
             resume=resuming,
+            shard=shard,
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
         _finish(manifest, run, started, "interrupted")
@@ -128,7 +177,7 @@ async def _execute(
     # "unscored": every result is in; the evaluator marks the run "completed" once it is scored,
     # so a kill -9 while scoring leaves a status that says so, and --resume finishes it.
     _finish(manifest, run, started, "budget_exhausted" if stats.stopped else "unscored")
-    return RunOutcome(run=run, stats=stats)
+    return RunOutcome(run=run, stats=stats, shard=shard)
 
 
 def _resumable_manifest(config: PipelineConfig, run: RunDir, dataset: dict[str, Any]) -> RunManifest:
@@ -148,9 +197,14 @@ def _resumable_manifest(config: PipelineConfig, run: RunDir, dataset: dict[str, 
     return manifest
 
 
-def find_resumable(workspace: Workspace, config: PipelineConfig) -> RunDir | None:
-    """The newest unfinished run of this exact config that no process is running, if any."""
+def find_resumable(workspace: Workspace, config: PipelineConfig, shard: Shard | None = None) -> RunDir | None:
+    """The newest unfinished run of this exact config that no process is running, if any.
+
+    With ``shard``, only a run of that shard qualifies (a shard is finished once "unscored":
+    the merge scores it); without, shard runs never do.
+    """
     key = config.config_hash()
+    want = None if shard is None else (shard.index, shard.count)
     for run in reversed(workspace.runs()):
         if key[:8] not in run.run_id or not run.manifest.is_file():
             continue  # run ids carry the config hash: skip the others without reading them
@@ -159,6 +213,9 @@ def find_resumable(workspace: Workspace, config: PipelineConfig) -> RunDir | Non
         except ArtifactError:
             continue
         unfinished = manifest.status in ("running", "interrupted", "unscored")
+        has = None if manifest.shard is None else (manifest.shard.index, manifest.shard.count)
+        if has != want or (has is not None and manifest.status == "unscored"):
+            continue
         if manifest.config_hash == key and unfinished and not run_in_progress(run):
             return run
     return None
