@@ -34,6 +34,8 @@ def _run_command(args: argparse.Namespace) -> int:
     from .orchestrator import ExperimentResult, run_pipeline
 
     pipeline = args.pipeline
+    if args.resume is not None:
+        args.resume = _resume_dir(args)
     if pipeline is None:
         if args.resume is None:
             raise ConfigError("run: give the pipeline.yaml (or --resume RUN_DIR)")
@@ -52,6 +54,26 @@ def _run_command(args: argparse.Namespace) -> int:
     if isinstance(result, ExperimentResult):
         return _report_experiment(result)
     return _report_run(result)
+
+
+def _resume_dir(args: argparse.Namespace) -> str:
+    """``--resume``: a run directory, or a short reference (``latest``, ``PIPELINE@latest``, a
+    run-id prefix) in ``--workspace-dir``, else the pipeline's workspace, else ./workspace."""
+    from pathlib import Path
+
+    from .common.refs import is_short_ref, resolve_run
+
+    ref = str(args.resume)
+    if Path(ref).is_dir() or not is_short_ref(ref):
+        return ref
+    workspace = args.workspace_dir
+    if workspace is None and args.pipeline is not None:
+        from .common.matrix import Experiment, load_pipeline
+
+        loaded = load_pipeline(args.pipeline)
+        first = next(iter(loaded.cells.values())) if isinstance(loaded, Experiment) else loaded
+        workspace = first.workspace
+    return str(resolve_run(ref, workspace))
 
 
 def _report_run(result: PipelineResult) -> int:
@@ -147,7 +169,8 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--resume",
         metavar="RUN_DIR",
-        help="continue an interrupted run in its own directory (same config required)",
+        help="continue an interrupted run in its own directory (same config required); also a short "
+        "reference: latest, PIPELINE@latest, a run-id prefix",
     )
     parser.add_argument("--cell", metavar="NAME", help="a matrix pipeline: run only this cell")
     parser.add_argument("--model", metavar="NAME", help="run against this model (runner.model)")
@@ -213,12 +236,14 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import init_cli, runs_cli
     from .evaluator import cli as evaluator_cli
     from .evaluator import compare_cli
     from .generator import cli as generator_cli
     from .plugins import cli as plugins_cli
     from .runner import cache_cli
     from .runner import cli as runner_cli
+    from .viewer import cli as viewer_cli
 
     parser = argparse.ArgumentParser(
         prog="lm-eval-so",
@@ -237,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("compare", compare_cli, "compare two runs: per-metric deltas, significance, flips"),
         ("plugins", plugins_cli, "list installed backends, metrics, reporters and sources"),
         ("cache", cache_cli, "response cache: show statistics or clear it"),
+        ("runs", runs_cli, "the workspace's runs: list, show one, prune old ones"),
+        ("init", init_cli, "write a starter pipeline.yaml and data.csv (refuses to overwrite)"),
+        ("view", viewer_cli, "browse a workspace's runs in a local, read-only web page"),
     ):
         stage = sub.add_parser(name, help=text, description=text)
         module.add_arguments(stage)

@@ -19,13 +19,18 @@ from ..common.config import load_config
 from ..common.errors import ArtifactError
 from ..common.provenance import load_run_config
 from ..common.records import RunManifest, Summary
+from ..common.refs import HELP as REF_HELP
+from ..common.refs import resolve_run
 from ..common.workspace import RunDir, read_model
 from .evaluate import evaluate_run, is_scored
 from .reports.wording import cache_phrase, cost_phrase, tokens_phrase
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run directory to score")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help=f"the run to score: {REF_HELP}")
+    parser.add_argument(
+        "--workspace-dir", metavar="DIR", help="where a short reference looks (default: ./workspace)"
+    )
     parser.add_argument(
         "--config",
         metavar="PIPELINE_YAML",
@@ -39,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = Path(args.run_dir)
+    path = resolve_run(args.run_dir, args.workspace_dir)
     if not path.is_dir():
         raise ArtifactError(f"{path}: no such run directory")
     run_dir = RunDir(path.resolve())

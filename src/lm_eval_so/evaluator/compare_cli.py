@@ -1,8 +1,11 @@
 """``lm-eval-so compare RUN_A RUN_B``: is candidate B worse than baseline A beyond noise?
 
-Prints the comparison (Markdown by default) or writes it with ``--out``. Exit codes: 0, or 1
-with ``--fail-on-regression`` when some metric dropped significantly; 2 for a bad run path,
-two runs with no sample or metric in common, or an ``--alpha`` outside (0, 1).
+Prints the comparison (Markdown by default) or writes it with ``--out``. A run is a directory
+or a short reference in ``--workspace-dir`` (default ``./workspace``): ``latest``, ``latest~1``,
+``PIPELINE@latest``, a unique run-id prefix; ``compare latest~1 latest`` checks the last change.
+Exit codes: 0, or 1 with ``--fail-on-regression`` when some metric dropped significantly; 2 for
+a bad run path or reference, two runs with no sample or metric in common, or an ``--alpha``
+outside (0, 1).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..common.cli_support import EXIT_OK, EXIT_THRESHOLDS, info, standalone_main
+from ..common.refs import HELP as REF_HELP
+from ..common.refs import resolve_run
 from ..common.workspace import atomic_write_text
 from .compare import ALPHA, compare_runs
 from .compare_render import RENDERERS
@@ -30,8 +35,11 @@ def significance_level(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_a", metavar="RUN_A", help="baseline run directory")
-    parser.add_argument("run_b", metavar="RUN_B", help="candidate run directory")
+    parser.add_argument("run_a", metavar="RUN_A", help=f"baseline run: {REF_HELP}")
+    parser.add_argument("run_b", metavar="RUN_B", help=f"candidate run: {REF_HELP}")
+    parser.add_argument(
+        "--workspace-dir", metavar="DIR", help="where short references look (default: ./workspace)"
+    )
     parser.add_argument("--format", choices=["md", "html", "json"], default="md", help="output format")
     parser.add_argument("--out", metavar="PATH", help="write here instead of standard output")
     parser.add_argument(
@@ -45,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    comparison = compare_runs(args.run_a, args.run_b, alpha=args.alpha)
+    run_a = resolve_run(args.run_a, args.workspace_dir)
+    run_b = resolve_run(args.run_b, args.workspace_dir)
+    comparison = compare_runs(run_a, run_b, alpha=args.alpha)
     text = RENDERERS[args.format](comparison)
     if args.out:
         atomic_write_text(Path(args.out), text)
