@@ -6,10 +6,14 @@
     lm-eval-so runner pipeline.yaml --dataset PATH  -> prints the run directory
     lm-eval-so evaluator RUN_DIR                    -> scores, summary, reports
     lm-eval-so run --resume RUN_DIR                 -> continue an interrupted run
+    lm-eval-so run pipeline.yaml --shard I/N        -> run shard I of N (auto/N, auto: from the env)
+    lm-eval-so merge SHARD_RUN... [--out DIR]       -> one scored, gated run from the shards
     lm-eval-so cache stats|clear [--workspace-dir DIR]
 
 Exit codes: 0 every gate held, 1 a gate failed (or the run stopped early), 2 usage or config
-error (a dry run whose plan is NOT READY too), 3 internal error.
+error (a dry run whose plan is NOT READY too), 3 internal error. A shard (``--shard``) is not
+gated on its own partial data: 0 it ran every pair it owns, 1 it stopped early (the budget),
+2 and 3 as usual; ``merge`` evaluates the gates.
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ def _run_command(args: argparse.Namespace) -> int:
         from .common.provenance import original_config_path
 
         pipeline = original_config_path(args.resume)
+    shard = None
+    if args.shard is not None:
+        from .common.shard import parse_shard
+
+        shard = parse_shard(args.shard)
+        if args.cell is not None:
+            raise ConfigError("run: --shard and --cell do not go together (a matrix cell is not sharded)")
     if args.cell is not None:
         return _run_cell(args, pipeline)
     result = run_pipeline(
@@ -50,10 +61,36 @@ def _run_command(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         resume=args.resume,
         overrides=run_overrides(args) or None,
+        shard=shard,
     )
     if isinstance(result, ExperimentResult):
         return _report_experiment(result)
+    if result.summary is None and result.run_dir is not None:
+        return _report_shard(result)
     return _report_run(result)
+
+
+def _report_shard(result: PipelineResult) -> int:
+    """A shard's run: what it ran, where; 0 when it ran every pair it owns (no gate is judged)."""
+    from .common.records import RunManifest
+    from .common.shard import GATES_BY_MERGE
+    from .common.workspace import RunDir, read_model
+    from .runner.stage import stopped_early
+
+    assert result.run_dir is not None
+    manifest = read_model(RunDir(result.run_dir).manifest, RunManifest)
+    shard = manifest.shard
+    assert shard is not None
+    done, errors = manifest.counts.get("requests", 0), manifest.counts.get("errors", 0)
+    info(
+        f"{manifest.pipeline}: shard {shard.index}/{shard.count} (group {shard.group}, host {shard.host}): "
+        f"{done} of {shard.planned} results, {errors} errors; {GATES_BY_MERGE}"
+    )
+    stopped = stopped_early(result.run_dir)
+    if stopped:
+        info(stopped)
+    print(result.run_dir)
+    return EXIT_THRESHOLDS if manifest.status == "budget_exhausted" else EXIT_OK
 
 
 def _resume_dir(args: argparse.Namespace) -> str:
@@ -173,6 +210,13 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reference: latest, PIPELINE@latest, a run-id prefix",
     )
     parser.add_argument("--cell", metavar="NAME", help="a matrix pipeline: run only this cell")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only shard I of N (0-based) of dataset x repeats; auto/N or auto read "
+        "JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID/COUNT (Slurm); "
+        "combine the shards with `lm-eval-so merge`",
+    )
     parser.add_argument("--model", metavar="NAME", help="run against this model (runner.model)")
     parser.add_argument(
         "--limit", metavar="N", type=_positive_int, help="at most N samples (generator.limit)"
@@ -240,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluator import cli as evaluator_cli
     from .evaluator import compare_cli
     from .generator import cli as generator_cli
+    from .orchestrator import merge_cli
     from .plugins import cli as plugins_cli
     from .runner import cache_cli
     from .runner import cli as runner_cli
@@ -260,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("runner", runner_cli, "run a dataset through the backend; prints the run directory"),
         ("evaluator", evaluator_cli, "score a run, write summary and reports"),
         ("compare", compare_cli, "compare two runs: per-metric deltas, significance, flips"),
+        ("merge", merge_cli, "merge shard runs (run --shard I/N) into one scored, gated run"),
         ("plugins", plugins_cli, "list installed backends, metrics, reporters and sources"),
         ("cache", cache_cli, "response cache: show statistics or clear it"),
         ("runs", runs_cli, "the workspace's runs: list, show one, prune old ones"),
