@@ -126,6 +126,27 @@ def _score_records(run: RunDir, tally: RunTally) -> Callable[[], Iterator[ScoreR
 # --------------------------------------------------------------------------- inputs
 
 
+def preflight(config: PipelineConfig, dataset_path: Path) -> None:
+    """Everything scoring will need, checked before any model is called.
+
+    Metrics are built (their options and imports), a metric needing expected answers meets a
+    dataset that has them, and a metric that calls a model (an LLM judge) has its backend's
+    credentials and extra. Raises the error scoring would raise, only earlier.
+    """
+    metric_context = MetricContext(base_dir=config.base_dir, seed=config.seed)
+    metrics = {m.key: build_metric(m, metric_context) for m in config.evaluator.metrics}
+    try:
+        with DatasetIndex(dataset_path) as samples:
+            check_expected(metrics, samples)
+        for metric in metrics.values():
+            check = getattr(metric, "preflight", None)
+            if callable(check):
+                check()
+    finally:
+        for metric in metrics.values():
+            metric.close()
+
+
 def check_expected(metrics: dict[str, Metric], samples: DatasetIndex) -> None:
     """Fail once, before scoring, if a metric needs expected answers some samples lack."""
     needing = [key for key, metric in metrics.items() if metric.needs_expected]

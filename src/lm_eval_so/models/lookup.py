@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..common.config import PipelineConfig, RunnerConfig
@@ -39,9 +42,28 @@ def backend_context(config: PipelineConfig) -> BackendContext:
 
 def check_backend(config: PipelineConfig) -> None:
     """Fail fast (BackendError) on a missing key, extra or model; calls no model."""
-    backend_class(config).check(config.runner, backend_context(config))
+    with located(config):
+        backend_class(config).check(config.runner, backend_context(config))
 
 
 def create_backend(config: PipelineConfig) -> Backend:
     """The pipeline's runner backend: checked, not yet started."""
-    return get_backend(config.runner, config.base_dir, config.seed)
+    with located(config):
+        return get_backend(config.runner, config.base_dir, config.seed)
+
+
+_FIELD = re.compile(r"^runner\.([a-z_]+)(?:\.([a-z_]+))?:")
+
+
+@contextmanager
+def located(config: PipelineConfig) -> Iterator[None]:
+    """A backend's ``runner.<field>: ...`` error, prefixed with ``pipeline.yaml:<line>:``."""
+    try:
+        yield
+    except BackendError as exc:
+        message = str(exc)
+        found = _FIELD.match(message)
+        line = config.line_of("runner", *(part for part in found.groups() if part)) if found else None
+        if line is None or config.path is None:
+            raise
+        raise BackendError(f"{config.path.name}:{line}: {message}") from None

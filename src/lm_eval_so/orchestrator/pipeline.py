@@ -17,6 +17,7 @@ from ..common.secrets import check_prompts_hold_no_secret
 from ..common.shard import Shard
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
+from ..evaluator.evaluate import preflight
 from ..generator import build_dataset, generate_dataset
 from ..generator.generate import BuiltDataset
 from ..models.lookup import backend_class
@@ -133,8 +134,11 @@ async def run_one_async(
         with build_dataset(cfg) as built:
             return PipelineResult(cfg.name, cfg.config_hash(), True, plan=make_plan(cfg, workspace, built))
 
+    # What can fail without a model call fails before anything is written or asked.
+    check_backend(cfg)
     # Nothing of the built dataset outlives this call: the runner reads dataset.jsonl itself.
     dataset = generate_dataset(cfg, workspace)
+    preflight(cfg, dataset.path)
     log.info(
         "dataset %s: %d samples (%s)",
         dataset.dataset_id,

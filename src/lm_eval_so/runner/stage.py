@@ -37,6 +37,7 @@ from ..common.workspace import (
     atomic_write_text,
     iso_now,
     iter_jsonl,
+    parse_jsonl_line,
     read_model,
     run_in_progress,
     run_lock,
@@ -230,7 +231,8 @@ def dataset_info(path: Path) -> dict[str, Any]:
     """``{id, content_hash, path, n_samples}`` from the manifest next to the dataset.
 
     A hand-written ``dataset.jsonl`` without a manifest is accepted too: its hash and size are
-    computed here, and its id is the file's folder name.
+    computed here, its id is the file's folder name, and every line is checked first, so a bad
+    line N is an error naming file and line before any run directory or model call.
     """
     manifest_path = path.parent / "manifest.json"
     if manifest_path.is_file():
@@ -245,9 +247,11 @@ def dataset_info(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path}: not found")
     digest, lines = hashlib.sha256(), 0
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
             digest.update(line)
-            lines += bool(line.strip())
+            if line.strip():
+                parse_jsonl_line(line, DatasetSample, path, number)
+                lines += 1
     return {
         "id": path.parent.name,
         "content_hash": digest.hexdigest(),

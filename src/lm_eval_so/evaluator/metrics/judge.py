@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...common.config import RunnerConfig
 from ...common.errors import PluginError
 from ...common.records import DatasetSample, Message, RunResult
-from ...models.base import Backend, Completion, Request
+from ...models.base import Backend, BackendContext, Completion, Request
 from ...models.call import CallPolicy, call_model
-from ...models.lookup import get_backend
+from ...models.lookup import backend_class_for, get_backend
 from ...models.pricing import add_cost, cost_for
 from .base import Metric, MetricScore, MetricUsage
 from .loop import LoopThread
@@ -180,6 +180,12 @@ class LlmJudge(Metric):
         return MetricScore(scaled, passed, {"grade": raw, "judge": reply[-300:]})
 
     # ------------------------------------------------------------------ backend
+
+    def preflight(self) -> None:
+        """The judge's backend is usable (key, extra, function) before any model is called."""
+        config = self.options.judge
+        cls = backend_class_for(config)
+        cls.check(config, BackendContext(base_dir=self.context.base_dir, seed=self.context.seed))
 
     def _start(self) -> Backend:
         config = self.options.judge

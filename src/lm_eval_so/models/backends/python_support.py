@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...common.errors import BackendError, EmptyAnswer
-from ...common.modules import add_pipeline_dir
+from ...common.modules import add_pipeline_dir, module_conflict
 from ..base import Completion, Request
 from ..usage import parse_usage
 
@@ -44,6 +44,9 @@ def import_function(spec: str | None, base_dir: Path) -> Callable[..., Any]:
         raise BackendError(
             f"runner.function: cannot import {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
         ) from exc
+    conflict = module_conflict(module_name, base_dir)
+    if conflict:  # another pipeline's app.py would silently answer for this one
+        raise BackendError(f"runner.function: {spec!r}: {conflict}")
     for part in attr_path.split("."):
         try:
             target = getattr(target, part)
