@@ -397,7 +397,7 @@ def test_a_setup_problem_is_one_message_exit_2_and_no_run(
 def test_azure_as_the_llm_judge(fake_azure: AzureServerThread, tmp_path: Path) -> None:
     fake_azure.configure(answers={"Paris": "Names the city.\nSCORE: 5", "Lyon": "Wrong city.\nSCORE: 1"})
     app = "def answer(input):\n    return 'Paris' if 'France' in input else 'Lyon'\n"
-    (tmp_path / "app.py").write_text(app)
+    (tmp_path / "azure_judged_app.py").write_text(app)
     data = "id,input,expected\nfr,Capital of France?,Paris\nit,Capital of Italy?,Rome\n"
     (tmp_path / "data.csv").write_text(data)
     options = {"model_family": "gpt-4o"}
@@ -405,7 +405,7 @@ def test_azure_as_the_llm_judge(fake_azure: AzureServerThread, tmp_path: Path) -
     path = tmp_path / "pipeline.yaml"
     path.write_text(
         "name: judged\nworkspace: ws\ngenerator: {source: data.csv}\n"
-        "runner: {backend: python, function: 'app:answer'}\n"
+        "runner: {backend: python, function: 'azure_judged_app:answer'}\n"
         "evaluator:\n  metrics:\n    - type: llm_judge\n      rubric: The answer names the capital city.\n"
         f"      judge: {json.dumps(judge)}\n"
     )

@@ -151,7 +151,7 @@ def test_a_named_key_variable_is_passed_as_the_key(
 
 def test_the_openai_route_chat_and_completion(fake_openai: ServerThread, tmp_path: Path) -> None:
     results = run_litellm(tmp_path, openai_route(fake_openai), n=2)
-    assert [r.output for r in results] == ["echo: question 0", "echo: question 1"]
+    assert sorted(r.output or "" for r in results) == ["echo: question 0", "echo: question 1"]
     assert fake_openai.stats()["requests"] == {"/v1/chat/completions": 2}
     # A name LiteLLM does not know as a chat model goes to /v1/completions, the prompt as written.
     [text] = run_litellm(
@@ -444,7 +444,7 @@ def test_identity_and_describe(
 
 def test_litellm_as_the_llm_judge(fake_messages: MessagesServer, tmp_path: Path) -> None:
     fake_messages.configure(answers={"Paris": "Names the city.\nSCORE: 5", "Lyon": "Wrong city.\nSCORE: 1"})
-    (tmp_path / "app.py").write_text(
+    (tmp_path / "litellm_judged_app.py").write_text(
         "def answer(input):\n    return 'Paris' if 'France' in input else 'Lyon'\n"
     )
     (tmp_path / "data.csv").write_text(
@@ -454,7 +454,7 @@ def test_litellm_as_the_llm_judge(fake_messages: MessagesServer, tmp_path: Path)
     path = tmp_path / "pipeline.yaml"
     path.write_text(
         "name: judged\nworkspace: ws\ngenerator: {source: data.csv}\n"
-        "runner: {backend: python, function: 'app:answer'}\n"
+        "runner: {backend: python, function: 'litellm_judged_app:answer'}\n"
         "evaluator:\n  metrics:\n    - type: llm_judge\n      rubric: The answer names the capital city.\n"
         f"      judge: {json.dumps(judge)}\n"
     )
