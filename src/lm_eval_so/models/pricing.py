@@ -8,6 +8,7 @@ model the table does not know costs ``None`` ("unknown"), never a made-up number
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from ..common.config import Pricing, RunnerConfig
@@ -57,20 +58,30 @@ _SNAPSHOT = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})(-preview)?")
 _LOCAL_BACKENDS = frozenset({"llamacpp", "python"})
 
 
+def table_price(
+    table: Mapping[str, tuple[float, float]], name: str, suffix: re.Pattern[str]
+) -> Pricing | None:
+    """``name``'s price in ``table`` (USD per 1M tokens: prompt, completion), else None.
+
+    An exact entry wins; otherwise the longest family that ``name`` starts with, when what
+    follows the family matches ``suffix`` in full (a dated snapshot, an alias), so
+    ``gpt-4o-mini-2024-07-18`` is never priced as ``gpt-4o``. Every provider's table is read here.
+    """
+    found = table.get(name)
+    if found is None:
+        for family in sorted(table, key=len, reverse=True):
+            if name.startswith(family) and suffix.fullmatch(name[len(family) :]):
+                found = table[family]
+                break
+    if found is None:
+        return None
+    return Pricing.model_construct(prompt_per_1m=found[0], completion_per_1m=found[1])
+
+
 @lru_cache(maxsize=256)
 def lookup_price(model: str) -> Pricing | None:
-    """The table's price for ``model`` (exact name or a dated snapshot of it), else None."""
-    name = model.strip().lower()
-    exact = PRICES.get(name)
-    if exact is None:
-        # Longest family first, so "gpt-4o-mini-2024-07-18" is never priced as "gpt-4o".
-        for family in sorted(PRICES, key=len, reverse=True):
-            if name.startswith(family) and _SNAPSHOT.fullmatch(name[len(family) :]):
-                exact = PRICES[family]
-                break
-    if exact is None:
-        return None
-    return Pricing.model_construct(prompt_per_1m=exact[0], completion_per_1m=exact[1])
+    """The OpenAI table's price for ``model`` (exact name or a dated snapshot of it), else None."""
+    return table_price(PRICES, model.strip().lower(), _SNAPSHOT)
 
 
 def price_for(model: str | None) -> Pricing | None:

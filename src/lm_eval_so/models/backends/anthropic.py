@@ -71,6 +71,7 @@ from ...common.errors import (
 )
 from ...common.records import Usage
 from ..base import Backend, BackendContext, Completion, Request
+from ..pricing import table_price
 from ..retry import parse_retry_after
 from ..status import BY_STATUS, status_error
 from ..usage import parse_usage
@@ -148,17 +149,8 @@ _ALIAS = re.compile(r"(-\d{8}|@\d{8}|-latest|-0)")
 @lru_cache(maxsize=256)
 def claude_price(model: str) -> Pricing | None:
     """The table's price for ``model`` (its name, an alias or a dated snapshot), else None."""
-    name = model.strip().lower()
-    found = PRICES.get(name)
-    if found is None:
-        # Longest name first, so "claude-opus-4-1-20250805" is never priced as "claude-opus-4".
-        for family in sorted(PRICES, key=len, reverse=True):
-            if name.startswith(family) and _ALIAS.fullmatch(name[len(family) :]):
-                found = PRICES[family]
-                break
-    if found is None:
-        return None
-    return Pricing.model_construct(prompt_per_1m=found[0], completion_per_1m=found[1])
+    # Longest name first, so "claude-opus-4-1-20250805" is never priced as "claude-opus-4".
+    return table_price(PRICES, model.strip().lower(), _ALIAS)
 
 
 # --------------------------------------------------------------------------- config

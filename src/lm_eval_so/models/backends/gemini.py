@@ -56,6 +56,7 @@ from ...common.errors import (
 )
 from ...common.records import Message, Usage
 from ..base import Backend, BackendContext, Completion, Request
+from ..pricing import table_price
 from ..retry import MAX_RETRY_AFTER_S
 from ..status import status_error
 from ..usage import parse_usage
@@ -101,15 +102,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 def lookup_gemini_price(model: str) -> Pricing | None:
     """The table's price for ``model`` (``models/`` prefixes and ``-001`` suffixes allowed)."""
-    name = _RESOURCE_PREFIX.sub("", model.strip().lower())
-    found = GEMINI_PRICES.get(name)
-    if found is None:
-        family, _, suffix = name.rpartition("-")
-        if family in GEMINI_PRICES and _STABLE_VERSION.fullmatch(f"-{suffix}"):
-            found = GEMINI_PRICES[family]
-    if found is None:
-        return None
-    return Pricing.model_construct(prompt_per_1m=found[0], completion_per_1m=found[1])
+    return table_price(GEMINI_PRICES, _RESOURCE_PREFIX.sub("", model.strip().lower()), _STABLE_VERSION)
 
 
 class GeminiOptions(BaseModel):
