@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from fake_openai.loopback import reset_around, shared
+
 from .server import AnthropicServerThread
 
-_lock = threading.Lock()
-_server: AnthropicServerThread | None = None
-
-
-def shared_server() -> AnthropicServerThread:
-    """The process's fake Anthropic server, started on first use and stopped at exit."""
-    global _server
-    with _lock:
-        if _server is None:
-            _server = AnthropicServerThread().start()
-            atexit.register(_server.stop)
-        return _server
+#: The process's server, started on first use and stopped at exit (each xdist worker has its own).
+shared_server = shared(AnthropicServerThread)
 
 
 @pytest.fixture
 def fake_anthropic() -> Iterator[AnthropicServerThread]:
-    server = shared_server()
-    server.reset()
-    yield server
-    server.reset()  # no fault leaks into the next test
+    yield from reset_around(shared_server())  # no fault or latency leaks into the next test

@@ -29,14 +29,14 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from fake_openai.loopback import LoopbackServer, run_app
 from fake_openai.server import pick_reply
 
 T = TypeVar("T")
@@ -305,73 +305,31 @@ class FakeAnthropicApp:
 # --------------------------------------------------------------------------- running it
 
 
-class AnthropicServerThread:
+class AnthropicServerThread(LoopbackServer):
     """The fake server on its own event loop in a daemon thread.
 
     ``base_url`` is the root (``http://127.0.0.1:PORT``): the SDK adds ``/v1/messages``.
     """
 
+    thread_name = "fake-anthropic"
+
     def __init__(self, config: FakeAnthropicConfig | None = None) -> None:
+        super().__init__()
         self.state = FakeAnthropicState(config)
         self.base_url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-anthropic", daemon=True)
+
+    async def _begin(self) -> tuple[web.AppRunner, str]:
+        runner = await run_app(FakeAnthropicApp(self.state).app, "127.0.0.1", 0)
+        return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     def start(self) -> AnthropicServerThread:
-        self._thread.start()
-
-        async def begin() -> tuple[web.AppRunner, str]:
-            runner = web.AppRunner(
-                FakeAnthropicApp(self.state).app,
-                access_log=None,
-                handler_cancellation=True,
-                shutdown_timeout=0.5,
-            )
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-        self._runner, self.base_url = self._call(begin())
+        self.base_url = self._serve()
         return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
     def requests(self, path: str | None = "/v1/messages") -> list[Recorded]:
         """Every recorded request (to ``path``; None: to any path), in arrival order."""
         found = self._on_loop(lambda: list(self.state.requests))
         return [r for r in found if path is None or r.path == path]
-
-    def reset(self, *, keep_config: bool = False) -> None:
-        self._on_loop(lambda: self.state.reset(keep_config=keep_config))
-
-    def configure(self, **changes: Any) -> None:
-        self._on_loop(lambda: self.state.configure(**changes))
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
-
-    def _on_loop(self, fn: Callable[[], T]) -> T:
-        async def wrapped() -> T:
-            return fn()
-
-        return self._call(wrapped())
-
-    def __enter__(self) -> AnthropicServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -9,35 +9,23 @@ it), or import the fixture into a conftest. It yields an
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from fake_openai.loopback import reset_around, shared
+
 from .server import AzureServerThread
 
-_lock = threading.Lock()
-_server: AzureServerThread | None = None
-
-
-def shared_server() -> AzureServerThread:
-    global _server
-    with _lock:
-        if _server is None:
-            _server = AzureServerThread().start()
-            atexit.register(_server.stop)
-        return _server
+#: The process's server, started on first use and stopped at exit (each xdist worker has its own).
+shared_server = shared(AzureServerThread)
 
 
 def fresh_server() -> Iterator[AzureServerThread]:
-    """The shared server with the default config and empty records, reset again afterwards."""
-    server = shared_server()
-    server.reset()
-    yield server
-    server.reset()
+    """The shared server, reset before and after use (the body of the fixture)."""
+    yield from reset_around(shared_server())
 
 
 @pytest.fixture
 def fake_azure() -> Iterator[AzureServerThread]:
-    yield from fresh_server()
+    yield from reset_around(shared_server())  # no fault or latency leaks into the next test

@@ -5,35 +5,23 @@ Import it into a conftest, or wrap :func:`fresh_server` in a module's own fixtur
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from fake_openai.loopback import reset_around, shared
+
 from .server import BedrockServerThread
 
-_lock = threading.Lock()
-_server: BedrockServerThread | None = None
-
-
-def shared_server() -> BedrockServerThread:
-    global _server
-    with _lock:
-        if _server is None:
-            _server = BedrockServerThread().start()
-            atexit.register(_server.stop)
-        return _server
+#: The process's server, started on first use and stopped at exit (each xdist worker has its own).
+shared_server = shared(BedrockServerThread)
 
 
 def fresh_server() -> Iterator[BedrockServerThread]:
     """The shared server, reset before and after use (the body of the fixture)."""
-    server = shared_server()
-    server.reset()
-    yield server
-    server.reset()  # no fault or slow latency leaks into the next test
+    yield from reset_around(shared_server())
 
 
 @pytest.fixture
 def fake_bedrock() -> Iterator[BedrockServerThread]:
-    yield from fresh_server()
+    yield from reset_around(shared_server())  # no fault or latency leaks into the next test

@@ -38,11 +38,10 @@ import hmac
 import json
 import re
 import ssl
-import threading
 import time
 import uuid
 from calendar import timegm
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +49,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
+from fake_openai.loopback import LoopbackServer, run_app
 from fake_openai.server import LOOPBACK, pick_reply
 
 T = TypeVar("T")
@@ -452,66 +452,31 @@ async def start_server(
 ) -> tuple[web.AppRunner, str]:
     if host not in LOOPBACK:
         raise ValueError(f"the fake server only listens on loopback, not {host!r}")
-    runner = web.AppRunner(
-        FakeBedrockApp(state).app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=tls)
-    await site.start()
+    runner = await run_app(FakeBedrockApp(state).app, host, port, ssl_context=tls)
     scheme = "https" if tls is not None else "http"
     return runner, f"{scheme}://{host}:{runner.addresses[0][1]}"
 
 
-class BedrockServerThread:
+class BedrockServerThread(LoopbackServer):
     """The fake on its own event loop in a daemon thread. ``url`` is the endpoint (no path)."""
 
+    thread_name = "fake-bedrock"
+
     def __init__(self, config: FakeBedrockConfig | None = None, *, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.state = FakeBedrockState(config)
         self.tls = tls
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-bedrock", daemon=True)
+
+    async def _begin(self) -> tuple[web.AppRunner, str]:
+        return await start_server(self.state, tls=self.tls)
 
     def start(self) -> BedrockServerThread:
-        self._thread.start()
-        self._runner, self.url = self._call(start_server(self.state, tls=self.tls))
+        self.url = self._serve()
         return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
     def stats(self) -> dict[str, Any]:
         return self._on_loop(self.state.snapshot)
-
-    def reset(self, *, keep_config: bool = False) -> None:
-        self._on_loop(lambda: self.state.reset(keep_config=keep_config))
-
-    def configure(self, **changes: Any) -> None:
-        self._on_loop(lambda: self.state.configure(**changes))
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
-
-    def _on_loop(self, fn: Callable[[], T]) -> T:
-        async def wrapped() -> T:
-            return fn()
-
-        return self._call(wrapped())
-
-    def __enter__(self) -> BedrockServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -28,15 +28,15 @@ import contextlib
 import dataclasses
 import json
 import re
-import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from fake_openai.loopback import LoopbackServer, run_app
 from fake_openai.server import LOOPBACK, pick_reply
 
 T = TypeVar("T")
@@ -405,64 +405,30 @@ async def start_server(
     """Start on the running loop; returns the runner and the root URL (``http://127.0.0.1:PORT``)."""
     if host not in LOOPBACK:
         raise ValueError(f"the fake server only listens on loopback, not {host!r}")
-    runner = web.AppRunner(
-        FakeGeminiApp(state).app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-    )
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    runner = await run_app(FakeGeminiApp(state).app, host, port)
     return runner, f"http://{host}:{runner.addresses[0][1]}"
 
 
-class GeminiFake:
+class GeminiFake(LoopbackServer):
     """The fake on its own event loop in a daemon thread. ``url`` is the root to use as base_url."""
 
+    thread_name = "fake-gemini"
+
     def __init__(self, config: GeminiConfig | None = None, *, port: int = 0) -> None:
+        super().__init__()
         self.state = GeminiState(config)
         self.port = port
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-gemini", daemon=True)
+
+    async def _begin(self) -> tuple[web.AppRunner, str]:
+        return await start_server(self.state, "127.0.0.1", self.port)
 
     def start(self) -> GeminiFake:
-        self._thread.start()
-        self._runner, self.url = self._call(start_server(self.state, "127.0.0.1", self.port))
+        self.url = self._serve()
         return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
     def stats(self) -> dict[str, Any]:
         return self._on_loop(self.state.snapshot)
-
-    def reset(self, *, keep_config: bool = False) -> None:
-        self._on_loop(lambda: self.state.reset(keep_config=keep_config))
-
-    def configure(self, **changes: Any) -> None:
-        self._on_loop(lambda: self.state.configure(**changes))
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
-
-    def _on_loop(self, fn: Callable[[], T]) -> T:
-        async def wrapped() -> T:
-            return fn()
-
-        return self._call(wrapped())
-
-    def __enter__(self) -> GeminiFake:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

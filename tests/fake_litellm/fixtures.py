@@ -8,35 +8,23 @@ its default config and an empty request log for every test.
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from fake_openai.loopback import reset_around, shared
+
 from .server import MessagesServer
 
-_lock = threading.Lock()
-_server: MessagesServer | None = None
-
-
-def shared_server() -> MessagesServer:
-    global _server
-    with _lock:
-        if _server is None:
-            _server = MessagesServer().start()
-            atexit.register(_server.stop)
-        return _server
+#: The process's server, started on first use and stopped at exit (each xdist worker has its own).
+shared_server = shared(MessagesServer)
 
 
 def fresh_server() -> Iterator[MessagesServer]:
-    """The shared server with the default config and empty records, reset again afterwards."""
-    server = shared_server()
-    server.reset()
-    yield server
-    server.reset()
+    """The shared server, reset before and after use (the body of the fixture)."""
+    yield from reset_around(shared_server())
 
 
 @pytest.fixture
 def fake_messages() -> Iterator[MessagesServer]:
-    yield from fresh_server()
+    yield from reset_around(shared_server())  # no fault or latency leaks into the next test

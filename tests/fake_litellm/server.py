@@ -26,17 +26,15 @@ path, headers, body, status answered).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from fake_openai.loopback import LoopbackServer, run_app
 from fake_openai.server import LOOPBACK, pick_reply
 
 T = TypeVar("T")
@@ -212,37 +210,26 @@ class FakeMessagesApp:
         return entry
 
 
-class MessagesServer:
+class MessagesServer(LoopbackServer):
     """The fake on its own event loop in a daemon thread; ``base_url`` is its root URL."""
 
-    def __init__(self, config: MessagesConfig | None = None) -> None:
-        self.state = MessagesState(config)
-        self.base_url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-messages", daemon=True)
+    thread_name = "fake-messages"
 
-    def start(self, host: str = "127.0.0.1") -> MessagesServer:
+    def __init__(self, config: MessagesConfig | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__()
         if host not in LOOPBACK:
             raise ValueError(f"the fake server only listens on loopback, not {host!r}")
+        self.state = MessagesState(config)
+        self.host = host
+        self.base_url = ""
 
-        async def begin() -> tuple[web.AppRunner, str]:
-            runner = web.AppRunner(FakeMessagesApp(self.state).app, access_log=None, shutdown_timeout=0.5)
-            await runner.setup()
-            await web.TCPSite(runner, host, 0).start()
-            return runner, f"http://{host}:{runner.addresses[0][1]}"
+    async def _begin(self) -> tuple[web.AppRunner, str]:
+        runner = await run_app(FakeMessagesApp(self.state).app, self.host, 0)
+        return runner, f"http://{self.host}:{runner.addresses[0][1]}"
 
-        self._thread.start()
-        self._runner, self.base_url = self._call(begin())
+    def start(self) -> MessagesServer:
+        self.base_url = self._serve()
         return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
     def configure(self, **changes: Any) -> None:
         def apply() -> None:
@@ -250,26 +237,5 @@ class MessagesServer:
 
         self._on_loop(apply)
 
-    def reset(self) -> None:
-        self._on_loop(lambda: self.state.reset(keep_config=False))
-
     def requests(self) -> list[Recorded]:
         return self._on_loop(lambda: [dataclasses.replace(r) for r in self.state.requests])
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
-
-    def _on_loop(self, fn: Callable[[], T]) -> T:
-        async def wrapped() -> T:
-            return fn()
-
-        return self._call(wrapped())
-
-    def __enter__(self) -> MessagesServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

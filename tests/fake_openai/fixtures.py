@@ -9,31 +9,17 @@ and empty statistics. The server is started on first use and shared by the tests
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from .loopback import reset_around, shared
 from .server import ServerThread
 
-_lock = threading.Lock()
-_server: ServerThread | None = None
-
-
-def shared_server() -> ServerThread:
-    """The process's fake server, started on first use and stopped at exit."""
-    global _server
-    with _lock:
-        if _server is None:
-            _server = ServerThread().start()
-            atexit.register(_server.stop)
-        return _server
+#: The process's server, started on first use and stopped at exit (each xdist worker has its own).
+shared_server = shared(ServerThread)
 
 
 @pytest.fixture
 def fake_openai() -> Iterator[ServerThread]:
-    server = shared_server()
-    server.reset()
-    yield server
-    server.reset()  # no fault or slow latency leaks into a test that does not use the fixture
+    yield from reset_around(shared_server())  # no fault or latency leaks into the next test

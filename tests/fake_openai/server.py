@@ -27,15 +27,16 @@ import contextlib
 import dataclasses
 import gzip
 import json
-import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from .loopback import LoopbackServer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 T = TypeVar("T")
@@ -334,29 +335,23 @@ async def start_server(state: FakeState, host: str = "127.0.0.1", port: int = 0)
     return runner, f"http://{host}:{bound_port}/v1"
 
 
-class ServerThread:
+class ServerThread(LoopbackServer):
     """The fake server on its own event loop in a daemon thread, for in-process tests."""
 
+    thread_name = "fake-openai"
+
     def __init__(self, config: FakeConfig | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self.state = FakeState(config)
         self.host, self.port = host, port
         self.base_url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openai", daemon=True)
+
+    async def _begin(self) -> tuple[web.AppRunner, str]:
+        return await start_server(self.state, self.host, self.port)
 
     def start(self) -> ServerThread:
-        self._thread.start()
-        self._runner, self.base_url = self._call(start_server(self.state, self.host, self.port))
+        self.base_url = self._serve()
         return self
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
 
     @property
     def url(self) -> str:
@@ -365,31 +360,6 @@ class ServerThread:
 
     def stats(self) -> dict[str, Any]:
         return self._on_loop(self.state.snapshot)
-
-    def reset(self, *, keep_config: bool = False) -> None:
-        """Clear statistics and fault counters; restore the default config unless kept."""
-        self._on_loop(lambda: self.state.reset(keep_config=keep_config))
-
-    def configure(self, **changes: Any) -> None:
-        self._on_loop(lambda: self.state.configure(**changes))
-
-    def _call(self, coro: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
-
-    def _on_loop(self, fn: Callable[[], T]) -> T:
-        async def wrapped() -> T:
-            return fn()
-
-        return self._call(wrapped())
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
