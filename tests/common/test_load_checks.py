@@ -41,6 +41,18 @@ def load(metrics: str, folder: Path) -> PipelineConfig:
     return config_from_text(HEAD + metrics, folder / "pipeline.yaml", env={})
 
 
+def sample_for(sample_id: str) -> object:
+    from lm_eval_so.common.records import DatasetSample, Message
+
+    return DatasetSample(id=sample_id, input="q", expected="a", messages=[Message(role="user", content="q")])
+
+
+def result_for(sample_id: str) -> object:
+    from lm_eval_so.common.records import RunResult
+
+    return RunResult(sample_id=sample_id, output="a")
+
+
 def error_of(metrics: str, folder: Path) -> str:
     with pytest.raises(ConfigError) as info:
         load(metrics, folder)
@@ -113,7 +125,7 @@ def test_the_pipeline_folder_is_appended_to_sys_path_never_prepended(project: Pa
     assert sys.modules["json"].__file__ != str(project / "json.py")
 
 
-def test_a_module_of_the_same_name_already_imported_from_elsewhere_is_named(
+def test_a_module_of_the_same_name_imported_for_another_pipeline_is_not_reused(
     project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     other = tmp_path_factory.mktemp("other_pipeline")
@@ -123,12 +135,17 @@ def test_a_module_of_the_same_name_already_imported_from_elsewhere_is_named(
     import lc_shared  # type: ignore[import-not-found]  # another pipeline's, imported first
 
     assert lc_shared.score("x") == 0.0
-    message = error_of("    - type: python\n      function: lc_shared:score\n", project)
-    assert message == (
-        f"pipeline.yaml:7: evaluator.metrics[0].function: cannot import 'lc_shared:score': the module "
-        f"'lc_shared' in use is {other / 'lc_shared.py'}, not {project / 'lc_shared.py'} next to "
-        "pipeline.yaml (one module per name in a Python process); give the module a name of its own"
-    )
+    config = load("    - type: python\n      function: lc_shared:score\n", project)
+    metric = build_metric(config.evaluator.metrics[0], MetricContext(base_dir=project))
+    # This pipeline's own lc_shared.py answers, not the one another pipeline loaded first.
+    assert metric.score(sample_for("x"), result_for("x")).score == 1.0  # type: ignore[arg-type]
+
+
+def test_a_module_named_like_an_installed_package_is_refused(project: Path) -> None:
+    (project / "yaml.py").write_text("def score(output):\n    return 1.0\n")
+    message = error_of("    - type: python\n      function: yaml:score\n", project)
+    assert message.startswith("pipeline.yaml:7: evaluator.metrics[0].function: cannot import 'yaml:score': ")
+    assert "site-packages" in message and "next to pipeline.yaml" in message
 
 
 # --------------------------------------------------------------------------- other metrics

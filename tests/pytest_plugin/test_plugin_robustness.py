@@ -287,7 +287,7 @@ BAD = {
     ),
     "unimportable-function": Bad(
         pipeline_yaml("q", runner="  backend: python\n  function: nosuchmodule:answer\n"),
-        ["q: runner.function: ", "nosuchmodule"],
+        ["q: pipeline.yaml:6: runner.function: ", "nosuchmodule"],
     ),
     "backend-that-raises": Bad(
         pipeline_yaml("q", runner="  backend: exploding\n  model: m\n"),

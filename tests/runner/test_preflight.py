@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import pytest
 from runner_pipelines import cli, write_pipeline
 
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.errors import BackendError
 
 
 def python_pipeline(
@@ -74,7 +74,7 @@ def test_a_bad_line_of_a_hand_written_dataset_fails_before_the_run(tmp_path: Pat
     assert not (tmp_path / "ws" / "runs").exists()
 
 
-def test_another_pipelines_app_module_is_never_used_silently(
+def test_each_pipeline_gets_its_own_app_module_in_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delitem(sys.modules, "app", raising=False)  # restored (or removed) afterwards
@@ -82,8 +82,23 @@ def test_another_pipelines_app_module_is_never_used_silently(
     monkeypatch.setattr(sys, "path", [entry for entry in sys.path if "pytest-of-" not in entry])
     first = python_pipeline(tmp_path / "a")
     second = python_pipeline(tmp_path / "b")
-    run_pipeline(first, workspace_dir=tmp_path / "ws")
-    with pytest.raises(
-        BackendError, match=r"runner.function: 'app:answer': the module 'app' in use is .*a/app.py"
-    ):
-        run_pipeline(second, workspace_dir=tmp_path / "ws")
+    (tmp_path / "b" / "app.py").write_text("def answer(input):\n    return 'b answers differently'\n")
+
+    def outputs(path: Path) -> set[str | None]:
+        result = run_pipeline(path, workspace_dir=tmp_path / "ws")
+        return {s.result.output for s in result.samples()}
+
+    assert outputs(first) == {"ONE"}
+    assert outputs(second) == {"b answers differently"}  # not a's app, silently
+    assert outputs(first) == {"ONE"}  # and a's again for a
+
+
+def test_a_module_named_like_an_installed_package_is_not_shadowed(tmp_path: Path) -> None:
+    path = python_pipeline(tmp_path)
+    (tmp_path / "yaml.py").write_text("def answer(input):\n    return input\n")
+    path.write_text(path.read_text().replace("'app:answer'", "'yaml:answer'"))
+    # The console script, as users run it (`python -m` would put the cwd, and its yaml.py, first).
+    script = Path(sys.executable).with_name("lm-eval-so")
+    proc = subprocess.run([str(script), "run", str(path)], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 2 and "runner.function: cannot import 'yaml'" in proc.stderr, proc.stderr
+    assert "site-packages" in proc.stderr and "next to pipeline.yaml" in proc.stderr

@@ -19,7 +19,6 @@ never in front of installed packages).
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.errors import ConfigError, PluginError
-from ...common.modules import add_pipeline_dir, module_conflict
+from ...common.modules import import_user_module
 from ...common.records import DatasetSample, RunResult
 from .base import Metric, MetricScore
 
@@ -115,14 +114,10 @@ def resolve(spec: str, base_dir: Path) -> tuple[Callable[..., Any], list[str]]:
     """Import ``module:function`` (next to pipeline.yaml, or installed) and read which of the
     metric's arguments it takes. Raises :class:`ConfigError` saying what is wrong."""
     module_name, _, attr = spec.partition(":")
-    add_pipeline_dir(base_dir)
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name, base_dir)
     except (Exception, SystemExit) as exc:  # anything the user's module does while importing
         raise ConfigError(f"cannot import {spec!r}: {type(exc).__name__}: {exc}") from None
-    stale = module_conflict(module_name, base_dir)
-    if stale:
-        raise ConfigError(f"cannot import {spec!r}: {stale}")
     try:
         function = getattr(module, attr)
     except AttributeError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import marshal
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...common.errors import BackendError, EmptyAnswer
-from ...common.modules import add_pipeline_dir, module_conflict
+from ...common.modules import import_user_module
 from ..base import Completion, Request
 from ..usage import parse_usage
 
@@ -37,16 +36,13 @@ def import_function(spec: str | None, base_dir: Path) -> Callable[..., Any]:
             f"runner.function: the python backend needs `function: package.module:function` (got {spec!r})"
         )
     module_name, _, attr_path = spec.partition(":")
-    add_pipeline_dir(base_dir)
     try:
-        target: Any = importlib.import_module(module_name)
+        # The module next to this pipeline, even if another pipeline's of that name is loaded.
+        target: Any = import_user_module(module_name, base_dir)
     except Exception as exc:  # any failure inside the user's module is a setup error
         raise BackendError(
             f"runner.function: cannot import {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
         ) from exc
-    conflict = module_conflict(module_name, base_dir)
-    if conflict:  # another pipeline's app.py would silently answer for this one
-        raise BackendError(f"runner.function: {spec!r}: {conflict}")
     for part in attr_path.split("."):
         try:
             target = getattr(target, part)
