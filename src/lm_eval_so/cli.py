@@ -26,7 +26,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .common.cli_support import EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE, guarded, info, set_quiet
+from .common.cli_support import (
+    EXIT_OK,
+    EXIT_THRESHOLDS,
+    EXIT_USAGE,
+    guarded,
+    info,
+    positive_int,
+    set_quiet,
+)
 from .common.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -218,9 +226,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "combine the shards with `lm-eval-so merge`",
     )
     parser.add_argument("--model", metavar="NAME", help="run against this model (runner.model)")
-    parser.add_argument(
-        "--limit", metavar="N", type=_positive_int, help="at most N samples (generator.limit)"
-    )
+    parser.add_argument("--limit", metavar="N", type=positive_int, help="at most N samples (generator.limit)")
     cache = parser.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache",
@@ -267,16 +273,6 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["runner.cache"] = args.cache
     overrides.update(parse_overrides(args.overrides))
     return overrides
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

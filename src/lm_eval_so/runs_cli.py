@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .common.catalog import STATUSES, Catalog, RunInfo, newest_first, parse_time
-from .common.cli_support import EXIT_OK, EXIT_USAGE, info, standalone_main
+from .common.cli_support import EXIT_OK, EXIT_USAGE, info, positive_int, standalone_main
 from .common.errors import ArtifactError, ConfigError
 from .common.refs import DEFAULT_WORKSPACE, is_short_ref, parse_latest, pick, resolve_run
 from .common.refs import HELP as REF_HELP
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.add_argument(
         "--since", metavar="WHEN", type=since_time, help="only runs started since: 7d, 12h, 30m, 2w or a date"
     )
-    listing.add_argument("--limit", metavar="N", type=_count, help="at most the N newest")
+    listing.add_argument("--limit", metavar="N", type=positive_int, help="at most the N newest")
     listing.add_argument("--json", action="store_true", help="one JSON array of runs on standard output")
     show = sub.add_parser("show", help="one run: where it is, what it ran and its summary")
     show.add_argument("run", metavar="RUN", help=REF_HELP)
@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prune = sub.add_parser("prune", help="delete old runs, keeping the newest N of each pipeline")
     _workspace_arguments(prune)
     prune.add_argument(
-        "--keep", metavar="N", type=_count, required=True, help="runs to keep per pipeline (newest)"
+        "--keep", metavar="N", type=positive_int, required=True, help="runs to keep per pipeline (newest)"
     )
     prune.add_argument(
         "--protect", metavar="RUN", action="append", default=[], help="never delete this run (repeatable)"
@@ -86,16 +86,6 @@ def _workspace_arguments(parser: argparse.ArgumentParser) -> None:
         help="only this pipeline: a name, or a pipeline.yaml (or its folder), whose workspace is "
         "then the default",
     )
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
 
 
 def since_time(text: str, now: datetime | None = None) -> datetime:

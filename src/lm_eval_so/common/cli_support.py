@@ -70,3 +70,14 @@ def info(message: str) -> None:
     """Progress and status go to stderr; stdout carries only what a script may capture."""
     if not _quiet:
         print(message, file=sys.stderr, flush=True)
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for a count: a whole number of at least 1, or a usage error (exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value

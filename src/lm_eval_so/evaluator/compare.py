@@ -96,6 +96,19 @@ class Comparison:
         """True when some metric dropped significantly: what ``--fail-on-regression`` checks."""
         return any(m.regressed for m in self.metrics)
 
+    def notes(self) -> list[str]:
+        """What was not compared, and metrics whose pairs were too few to show any change."""
+        notes = []
+        if self.only_in_a or self.only_in_b:
+            notes.append(
+                f"Unpaired samples: {self.only_in_a} only in A, {self.only_in_b} only in B (not compared)."
+            )
+        for side, names in (("A", self.metrics_only_in_a), ("B", self.metrics_only_in_b)):
+            if names:
+                notes.append(f"Metrics only in {side} (not compared): {', '.join(names)}.")
+        notes += [f"{m.name}: {m.note}." for m in self.metrics if m.note]
+        return notes
+
     @property
     def cost_delta_usd(self) -> float | None:
         if self.a.cost_usd is None or self.b.cost_usd is None:

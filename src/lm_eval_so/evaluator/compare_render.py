@@ -46,18 +46,6 @@ def _clip(text: str | None, width: int = 80) -> str:
 _METHODS = "pass/fail metrics: McNemar exact test; continuous: sign test and paired bootstrap 95% CI"
 
 
-def _notes(c: Comparison) -> list[str]:
-    """What was not compared, and metrics whose pairs were too few to show any change."""
-    notes = []
-    if c.only_in_a or c.only_in_b:
-        notes.append(f"Unpaired samples: {c.only_in_a} only in A, {c.only_in_b} only in B (not compared).")
-    for side, names in (("A", c.metrics_only_in_a), ("B", c.metrics_only_in_b)):
-        if names:
-            notes.append(f"Metrics only in {side} (not compared): {', '.join(names)}.")
-    notes += [f"{m.name}: {m.note}." for m in c.metrics if m.note]
-    return notes
-
-
 def _delta_row(m: MetricDelta, name: str | None = None) -> list[str]:
     p = "-" if m.p_value is None else f"{m.p_value:.3g}"
     flips = f"{m.regressions} / {m.fixes}" if m.binary else "-"
@@ -108,7 +96,7 @@ def to_markdown(c: Comparison) -> str:
     header = ["metric", "A", "B", "Δ", "95% CI of Δ", "p", "pass→fail / fail→pass", "pairs", "verdict"]
     lines += _table(header, [[cell(m.name), *_ours(_delta_row(m)[1:])] for m in c.metrics])
     lines += ["", *_table(["", "A", "B", "Δ"], [_run_row_md(row) for row in _run_rows(c)])]
-    lines += [f"\n{cell(note, 400, table=False)}" for note in _notes(c)]
+    lines += [f"\n{cell(note, 400, table=False)}" for note in c.notes()]
     for title, flips in (("Regressions (pass → fail)", c.regressions), ("Fixes (fail → pass)", c.fixes)):
         lines += ["", f"### {title}: {len(flips)}"]
         if flips:
@@ -171,7 +159,7 @@ def to_html(c: Comparison) -> str:
             f"<th>A output</th><th>B output</th></tr>{body}</table>{tail}"
         )
     verdict = "REGRESSED" if c.regressed else "no significant regression"
-    notes = "".join(f"<p>{e(note)}</p>" for note in _notes(c))
+    notes = "".join(f"<p>{e(note)}</p>" for note in c.notes())
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>compare {e(c.a.pipeline)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{e(c.a.pipeline)}: {e(verdict)}</h1>"

@@ -9,6 +9,7 @@ asked for (``retry-after-ms`` / ``Retry-After``), which the one retry policy hon
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..common.errors import (
@@ -17,6 +18,7 @@ from ..common.errors import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    InvalidResponse,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -50,3 +52,24 @@ def _detail(body: bytes | str) -> Any:
         return json.loads(text)
     except ValueError:
         return text[:SNIPPET]
+
+
+def json_reply(status: int, headers: Any, body: bytes) -> Mapping[str, Any]:
+    """An HTTP reply's JSON object; the error an error status or a non-object body stands for.
+
+    The first step of every HTTP backend's reply reader: a status of 400 or more is its
+    :func:`status_error`, a body that is not JSON or not a JSON object is :class:`InvalidResponse`
+    quoting the start of it.
+    """
+    if status >= 400:
+        raise status_error(status, body, headers)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body[:SNIPPET].decode("utf-8", "replace")
+        raise InvalidResponse(f"the server replied {status} with a body that is not JSON: {text!r}") from None
+    if not isinstance(data, Mapping):
+        raise InvalidResponse(
+            f"the server replied {status} with JSON that is not an object: {str(data)[:80]!r}"
+        )
+    return data

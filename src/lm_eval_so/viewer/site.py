@@ -527,7 +527,7 @@ def compare_context(comparison: Any, a: RunInfo, b: RunInfo) -> dict[str, Any]:
         "verdict_css": css,
         "verdict_detail": detail,
         "metrics": metrics,
-        "notes": _notes(comparison),
+        "notes": comparison.notes(),
         "sections": sections,
         "diff": config_diff(a, b),
         "cost_delta": "-" if comparison.cost_delta_usd is None else f"{comparison.cost_delta_usd:+.4f}",
@@ -539,18 +539,6 @@ def compare_context(comparison: Any, a: RunInfo, b: RunInfo) -> dict[str, Any]:
 def _signed(value: float) -> str:
     rounded = round(value)
     return f"{rounded:+,}" if rounded else "0"
-
-
-def _notes(c: Any) -> list[str]:
-    """What was not compared, and metrics whose pairs were too few to show any change."""
-    notes = []
-    if c.only_in_a or c.only_in_b:
-        notes.append(f"Unpaired samples: {c.only_in_a} only in A, {c.only_in_b} only in B (not compared).")
-    for side, names in (("A", c.metrics_only_in_a), ("B", c.metrics_only_in_b)):
-        if names:
-            notes.append(f"Metrics only in {side} (not compared): {', '.join(names)}.")
-    notes += [f"{m.name}: {m.note}." for m in c.metrics if m.note]
-    return notes
 
 
 def _side(run: RunInfo, facts: Any) -> dict[str, Any]:

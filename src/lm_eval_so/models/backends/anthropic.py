@@ -48,7 +48,6 @@ Errors: the SDK's own retries are off (``max_retries=0``); its exceptions are ma
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -73,7 +72,7 @@ from ...common.records import Usage
 from ..base import Backend, BackendContext, Completion, Request
 from ..pricing import table_price
 from ..retry import parse_retry_after
-from ..status import BY_STATUS, status_error
+from ..status import BY_STATUS, json_reply, status_error
 from ..usage import parse_usage
 from .openai import _without_credentials, endpoint_identity
 
@@ -93,7 +92,6 @@ KEY_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 KEYLESS_PLACEHOLDER = "no-key"
 _OPENAI_DEFAULT_KEY = RunnerConfig.model_fields["api_key_env"].default
 
-SNIPPET = 200  # characters of a non-JSON body quoted in an error
 
 # Generation parameters the Messages API does not have, and what to say about each.
 UNSUPPORTED = {
@@ -376,17 +374,7 @@ _BY_TYPE = {
 
 def completion_from_reply(status: int, headers: Any, body: bytes) -> Completion:
     """Read one Messages reply into a Completion, or raise the error that says what it was."""
-    if status >= 400:
-        raise status_error(status, body, headers)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        text = body[:SNIPPET].decode("utf-8", "replace")
-        raise InvalidResponse(f"the server replied {status} with a body that is not JSON: {text!r}") from None
-    if not isinstance(data, Mapping):
-        raise InvalidResponse(
-            f"the server replied {status} with JSON that is not an object: {str(data)[:80]!r}"
-        )
+    data = json_reply(status, headers, body)
     if data.get("type") == "error" or ("error" in data and "content" not in data):
         raise _error_object(data.get("error"), status, headers)
     content = data.get("content")

@@ -14,7 +14,6 @@ One status/body classification and one reply reader serve both clients (aiohttp 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +25,7 @@ from ...common.errors import (
 )
 from ..base import Completion, answer_text
 from ..retry import parse_retry_after
-from ..status import BY_STATUS, status_error
+from ..status import BY_STATUS, json_reply
 from ..usage import parse_usage
 
 # Error objects inside a 200 carry a type or code instead of a status.
@@ -41,23 +40,11 @@ _BY_KIND = {
     "server_error": 500,
     "overloaded_error": 529,
 }
-SNIPPET = 200  # characters of a non-JSON body quoted in the error
 
 
 def completion_from_reply(status: int, headers: Any, body: bytes, *, chat: bool) -> Completion:
     """Read one reply into a Completion, or raise the model-call error that says what it was."""
-    if status >= 400:
-        raise status_error(status, body, headers)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        text = body[:SNIPPET].decode("utf-8", "replace")
-        raise InvalidResponse(f"the server replied {status} with a body that is not JSON: {text!r}") from None
-    if not isinstance(data, Mapping):
-        raise InvalidResponse(
-            f"the server replied {status} with JSON that is not an object: {str(data)[:80]!r}"
-        )
-    return completion_from_json(data, status, headers, chat=chat)
+    return completion_from_json(json_reply(status, headers, body), status, headers, chat=chat)
 
 
 def completion_from_json(data: Mapping[str, Any], status: int, headers: Any, *, chat: bool) -> Completion:
