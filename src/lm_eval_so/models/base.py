@@ -6,7 +6,6 @@ cost and turning exceptions into result records, so a backend may simply raise.
 
 from __future__ import annotations
 
-import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from ..common.config import Pricing, RunnerConfig
 from ..common.errors import BackendError, EmptyAnswer, InvalidAnswer
 from ..common.records import DatasetSample, Message, Usage
+from .backends import module_missing
 
 Mode = Literal["chat", "completion"]
 
@@ -49,13 +49,6 @@ class Completion:
     model: str | None = None
     #: Calls it took, retries included (a client that retries internally may report them).
     attempts: int = 1
-
-
-def _missing(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is None
-    except ModuleNotFoundError:
-        return True
 
 
 def check_answer(completion: Completion) -> Completion:
@@ -144,7 +137,7 @@ class Backend(ABC):
         if cls.sdk is None:
             return
         module, extra = cls.sdk
-        if importlib.util.find_spec(module.partition(".")[0]) is None or _missing(module):
+        if module_missing(module):
             raise BackendError(
                 f"runner.backend: {cls.name} needs the [{extra}] extra: pip install 'lm-eval-so[{extra}]'"
             )

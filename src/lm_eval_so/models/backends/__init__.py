@@ -17,14 +17,18 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 
 
+def module_missing(module: str) -> bool:
+    """True when ``module`` (dotted names too) cannot be imported; nothing is imported to tell."""
+    try:
+        return importlib.util.find_spec(module) is None
+    except ModuleNotFoundError:  # the parent package of a dotted module is missing
+        return True
+
+
 def missing_extra(backend: str) -> str | None:
     """``"[anthropic]"`` when the built-in ``backend`` needs an extra that is not installed."""
     found = EXTRAS.get(backend)
     if found is None:
         return None
     module, extra = found
-    try:
-        present = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # the parent package of a dotted module is missing
-        present = False
-    return None if present else f"[{extra}]"
+    return f"[{extra}]" if module_missing(module) else None
