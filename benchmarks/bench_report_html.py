@@ -57,11 +57,11 @@ LOAD_TIMEOUT_S = 600
 
 def build_and_write(folder: Path, n: int, text_len: int, long: str) -> dict[str, Any]:
     """Build a scored run of ``n`` results and write its report.html; runs in the child."""
-    from lm_eval_so.common.config import config_from_text
-    from lm_eval_so.common.records import DatasetSample, ErrorInfo, Message, RunResult
-    from lm_eval_so.common.registry import registry
-    from lm_eval_so.common.workspace import RunDir
-    from lm_eval_so.evaluator import evaluate, evaluate_run
+    from lm_eval_so._internal.common.config import config_from_text
+    from lm_eval_so._internal.common.records import DatasetSample, ErrorInfo, Message, RunResult
+    from lm_eval_so._internal.common.registry import registry
+    from lm_eval_so._internal.common.workspace import RunDir
+    from lm_eval_so._internal.evaluator import evaluate, evaluate_run
 
     # The evaluator never calls the model: a name that resolves is all the config needs.
     registry.register("backends", "bench_stub", object)

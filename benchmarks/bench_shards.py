@@ -53,7 +53,7 @@ def env() -> dict[str, str]:
 
 
 def cli(*args: str | Path) -> list[str]:
-    return [PYTHON, "-m", "lm_eval_so.cli", "-q", *map(str, args)]
+    return [PYTHON, "-m", "lm_eval_so", "-q", *map(str, args)]
 
 
 def timed(argvs: list[list[str]], cwd: Path) -> tuple[float, list[str]]:

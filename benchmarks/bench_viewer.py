@@ -35,7 +35,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def build(workspace: Path, n_runs: int, n_pipelines: int) -> None:
-    from lm_eval_so.common.records import (
+    from lm_eval_so._internal.common.records import (
         LatencySummary,
         MetricSummary,
         RunManifest,
@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="build the workspace here and keep it")
     args = parser.parse_args()
 
-    from lm_eval_so.viewer.site import Site
+    from lm_eval_so._internal.viewer.site import Site
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-viewer-"))
     workspace = folder / "ws"

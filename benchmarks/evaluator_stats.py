@@ -10,9 +10,13 @@ from __future__ import annotations
 import random
 import time
 
-from lm_eval_so.evaluator.bootstrap import MAX_BOOTSTRAP_N, bootstrap_mean_interval, paired_bootstrap_interval
-from lm_eval_so.evaluator.passk import ks_for, mean_pass_at_k
-from lm_eval_so.evaluator.stats import summarize
+from lm_eval_so._internal.evaluator.bootstrap import (
+    MAX_BOOTSTRAP_N,
+    bootstrap_mean_interval,
+    paired_bootstrap_interval,
+)
+from lm_eval_so._internal.evaluator.passk import ks_for, mean_pass_at_k
+from lm_eval_so._internal.evaluator.stats import summarize
 
 
 def timed(label: str, action: object) -> None:

@@ -1239,7 +1239,7 @@ def run_all(selected: list[Case], verbose: bool) -> dict[str, int]:
     import sys
     import tempfile
 
-    from lm_eval_so.cli import main
+    from lm_eval_so._internal.cli import main
 
     def timeout(signum: int, frame: Any) -> None:
         raise TimeoutError("took more than 60 s")

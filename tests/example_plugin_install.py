@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from lm_eval_so.common.registry import registry
+from lm_eval_so._internal.common.registry import registry
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "plugins" / "lm-eval-so-example"

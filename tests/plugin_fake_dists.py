@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.registry import registry
+from lm_eval_so._internal.common.registry import registry
 
 
 def write_dist(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.matrix import Experiment, load_pipeline
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.matrix import Experiment, load_pipeline
 
 N = 400
 APPS = """
@@ -84,7 +84,7 @@ def calls(folder: Path) -> dict[str, int]:
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "lm_eval_so.cli", *args]
+    command = [sys.executable, "-m", "lm_eval_so", *args]
     return subprocess.run(
         command, cwd=folder, env=env_for(folder), capture_output=True, text=True, timeout=300
     )

@@ -82,9 +82,9 @@ def test_stage_commands_chain_and_agree_with_run(example_copy: Path, tmp_path: P
     dataset = Path(gen.stdout.strip())
     assert dataset.name == "dataset.jsonl" and dataset.exists()
 
-    # The same stage through `python -m lm_eval_so.runner.cli`.
+    # The same stage through `python -m lm_eval_so._internal.runner.cli`.
     runner = run_cli(
-        [example_copy, "--dataset", dataset, "--workspace-dir", ws], module="lm_eval_so.runner.cli"
+        [example_copy, "--dataset", dataset, "--workspace-dir", ws], module="lm_eval_so._internal.runner.cli"
     )
     assert runner.returncode == 0, runner.stderr
     run_dir = Path(runner.stdout.strip())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_helpers import SEED, run_cli
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.records import RunResult
+from lm_eval_so._internal.common.records import RunResult
 
 ANSWERS = {
     "How do I reset my password? Answer with the page name only.": "Account settings",

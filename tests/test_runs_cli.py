@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy  # noqa: F401
 import pytest
 
-from lm_eval_so.common.catalog import Catalog, read_run
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.records import (
+from lm_eval_so._internal.common.catalog import Catalog, read_run
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.records import (
     LatencySummary,
     MetricSummary,
     RunManifest,
@@ -29,10 +29,10 @@ from lm_eval_so.common.records import (
     ThresholdOutcome,
     Usage,
 )
-from lm_eval_so.common.refs import parse_latest, resolve_run
-from lm_eval_so.common.workspace import RunDir, atomic_write_json, run_lock
-from lm_eval_so.runs_cli import main as runs_main
-from lm_eval_so.runs_cli import since_time
+from lm_eval_so._internal.common.refs import parse_latest, resolve_run
+from lm_eval_so._internal.common.workspace import RunDir, atomic_write_json, run_lock
+from lm_eval_so._internal.runs_cli import main as runs_main
+from lm_eval_so._internal.runs_cli import since_time
 
 T0 = datetime(2026, 11, 30, 12, 0, 0, tzinfo=timezone.utc)
 

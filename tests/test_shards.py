@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 
 from fake_openai.server import ServerThread
-from lm_eval_so.cli import main
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.provenance import load_run_config
-from lm_eval_so.common.shard import Shard, parse_shard, shard_group, shard_of
-from lm_eval_so.common.workspace import RunDir
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.models.tally import CallTally, CostTotal
+from lm_eval_so._internal.cli import main
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.provenance import load_run_config
+from lm_eval_so._internal.common.shard import Shard, parse_shard, shard_group, shard_of
+from lm_eval_so._internal.common.workspace import RunDir
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.models.tally import CallTally, CostTotal
 
 KEY = "sk-test-shards-0123456789abcdef"
 N = 4
@@ -69,7 +69,7 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def cli_command(*args: str | os.PathLike[str]) -> list[str]:
-    return [sys.executable, "-m", "lm_eval_so.cli", *map(str, args)]
+    return [sys.executable, "-m", "lm_eval_so", *map(str, args)]
 
 
 def run_cli(*args: str | os.PathLike[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -58,7 +58,7 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 def pipeline_page() -> str:
-    from lm_eval_so.common.config import PipelineConfig
+    from lm_eval_so._internal.common.config import PipelineConfig
 
     out = [
         "# pipeline.yaml reference",
@@ -198,7 +198,7 @@ def _cell(text: str) -> str:
 
 
 def plugins_page() -> str:
-    from lm_eval_so.common.registry import CORE_DIST, Registry
+    from lm_eval_so._internal.common.registry import CORE_DIST, Registry
 
     registry = Registry()
     out = [
@@ -263,7 +263,7 @@ def _facts(kind: str, obj: Any) -> list[str]:
 
 
 def cli_page() -> str:
-    from lm_eval_so.cli import build_parser
+    from lm_eval_so._internal.cli import build_parser
 
     parser = build_parser()
     out = [

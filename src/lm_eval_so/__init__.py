@@ -13,7 +13,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .common.errors import (
+from ._internal.common.errors import (
     ArtifactError,
     BackendError,
     ConfigError,
@@ -21,11 +21,11 @@ from .common.errors import (
     LmEvalError,
     PluginError,
 )
-from .common.registry import registry
+from ._internal.common.registry import registry
 
 if TYPE_CHECKING:
-    from .common.config import PipelineConfig, load_config
-    from .common.records import (
+    from ._internal.common.config import PipelineConfig, load_config
+    from ._internal.common.records import (
         DatasetSample,
         MetricSummary,
         RunResult,
@@ -34,30 +34,36 @@ if TYPE_CHECKING:
         ThresholdOutcome,
         Usage,
     )
-    from .common.workspace import Workspace
-    from .evaluator.compare import Comparison, compare_runs
-    from .orchestrator import ExperimentResult, PipelineResult, Plan, run_pipeline, run_pipeline_async
+    from ._internal.common.workspace import Workspace
+    from ._internal.evaluator.compare import Comparison, compare_runs
+    from ._internal.orchestrator import (
+        ExperimentResult,
+        PipelineResult,
+        Plan,
+        run_pipeline,
+        run_pipeline_async,
+    )
 
 # The pytest plugin imports this package in every pytest session of every project that has
 # lm-eval-so installed, so the pydantic models and the stages load only when first used.
 _LAZY = {
-    "PipelineConfig": "common.config",
-    "load_config": "common.config",
-    "DatasetSample": "common.records",
-    "MetricSummary": "common.records",
-    "RunResult": "common.records",
-    "ScoreRecord": "common.records",
-    "Summary": "common.records",
-    "ThresholdOutcome": "common.records",
-    "Usage": "common.records",
-    "Workspace": "common.workspace",
-    "PipelineResult": "orchestrator",
-    "ExperimentResult": "orchestrator",
-    "Plan": "orchestrator",
-    "run_pipeline": "orchestrator",
-    "run_pipeline_async": "orchestrator",
-    "Comparison": "evaluator.compare",
-    "compare_runs": "evaluator.compare",
+    "PipelineConfig": "_internal.common.config",
+    "load_config": "_internal.common.config",
+    "DatasetSample": "_internal.common.records",
+    "MetricSummary": "_internal.common.records",
+    "RunResult": "_internal.common.records",
+    "ScoreRecord": "_internal.common.records",
+    "Summary": "_internal.common.records",
+    "ThresholdOutcome": "_internal.common.records",
+    "Usage": "_internal.common.records",
+    "Workspace": "_internal.common.workspace",
+    "PipelineResult": "_internal.orchestrator",
+    "ExperimentResult": "_internal.orchestrator",
+    "Plan": "_internal.orchestrator",
+    "run_pipeline": "_internal.orchestrator",
+    "run_pipeline_async": "_internal.orchestrator",
+    "Comparison": "_internal.evaluator.compare",
+    "compare_runs": "_internal.evaluator.compare",
 }
 
 

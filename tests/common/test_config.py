@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.config import PipelineConfig, config_from_text, load_config
-from lm_eval_so.common.errors import ConfigError
+from lm_eval_so._internal.common.config import PipelineConfig, config_from_text, load_config
+from lm_eval_so._internal.common.errors import ConfigError
 
 SEED_YAML = Path(__file__).parents[2] / "example" / "seed" / "pipeline.yaml"
 

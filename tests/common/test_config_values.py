@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.config import PipelineConfig, config_from_text, load_config
-from lm_eval_so.common.errors import ArtifactError, ConfigError
-from lm_eval_so.common.workspace import Workspace
+from lm_eval_so._internal.common.config import PipelineConfig, config_from_text, load_config
+from lm_eval_so._internal.common.errors import ArtifactError, ConfigError
+from lm_eval_so._internal.common.workspace import Workspace
 
 MINIMAL = "name: demo\ngenerator:\n  source: data.csv\n"
 
@@ -74,8 +74,8 @@ def metric_plugin() -> object:
     """A plugin metric that takes any option (``extra='allow'``), as some third-party ones do."""
     from pydantic import BaseModel, ConfigDict
 
-    from lm_eval_so.common.registry import registry
-    from lm_eval_so.evaluator.metrics import Metric, MetricScore
+    from lm_eval_so._internal.common.registry import registry
+    from lm_eval_so._internal.evaluator.metrics import Metric, MetricScore
 
     class AnyOptions(BaseModel):
         model_config = ConfigDict(extra="allow")

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.records import DatasetSample, Message
-from lm_eval_so.common.workspace import iter_jsonl
-from lm_eval_so.generator import load_dataset
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.records import DatasetSample, Message
+from lm_eval_so._internal.common.workspace import iter_jsonl
+from lm_eval_so._internal.generator import load_dataset
 
 MESSAGES = [{"role": "user", "content": "q"}]
 

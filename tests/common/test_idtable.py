@@ -6,8 +6,8 @@ from array import array
 
 import pytest
 
-from lm_eval_so.common import idtable
-from lm_eval_so.common.idtable import IdTable, id_hash
+from lm_eval_so._internal.common import idtable
+from lm_eval_so._internal.common.idtable import IdTable, id_hash
 
 
 def test_finds_every_id_it_was_given_after_growing() -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.cli import main
-from lm_eval_so.common.config import PipelineConfig, config_from_text
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.modules import add_pipeline_dir
-from lm_eval_so.evaluator.metrics import build_metric
-from lm_eval_so.evaluator.metrics.base import MetricContext
+from lm_eval_so._internal.cli import main
+from lm_eval_so._internal.common.config import PipelineConfig, config_from_text
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.modules import add_pipeline_dir
+from lm_eval_so._internal.evaluator.metrics import build_metric
+from lm_eval_so._internal.evaluator.metrics.base import MetricContext
 
 HEAD = "name: demo\ngenerator:\n  source: data.csv\nevaluator:\n  metrics:\n"
 DATA = "id,input,expected\n1,a,A\n2,b,B\n3,c,C\n"
@@ -42,13 +42,13 @@ def load(metrics: str, folder: Path) -> PipelineConfig:
 
 
 def sample_for(sample_id: str) -> object:
-    from lm_eval_so.common.records import DatasetSample, Message
+    from lm_eval_so._internal.common.records import DatasetSample, Message
 
     return DatasetSample(id=sample_id, input="q", expected="a", messages=[Message(role="user", content="q")])
 
 
 def result_for(sample_id: str) -> object:
-    from lm_eval_so.common.records import RunResult
+    from lm_eval_so._internal.common.records import RunResult
 
     return RunResult(sample_id=sample_id, output="a")
 
@@ -107,7 +107,7 @@ def test_a_python_metric_that_works_loads_and_scores(project: Path) -> None:
         "    - {type: python, name: b, function: 'lc_scores:takes_everything'}\n",
         project,
     )
-    from lm_eval_so.common.records import DatasetSample, Message, RunResult
+    from lm_eval_so._internal.common.records import DatasetSample, Message, RunResult
 
     sample = DatasetSample(id="1", input="q", expected="A", messages=[Message(role="user", content="q")])
     context = MetricContext(base_dir=project)
@@ -222,8 +222,8 @@ def test_an_embedding_model_path_that_is_not_there_is_refused_at_load(project: P
 
 
 def test_a_plugin_check_that_breaks_is_one_message(project: Path) -> None:
-    from lm_eval_so.common.registry import registry
-    from lm_eval_so.evaluator.metrics import Metric, MetricScore
+    from lm_eval_so._internal.common.registry import registry
+    from lm_eval_so._internal.evaluator.metrics import Metric, MetricScore
 
     class Careless(Metric):
         name = "careless"

@@ -51,9 +51,55 @@ def test_plugin_import_stays_light() -> None:
     import sys
 
     code = (
-        "import sys, lm_eval_so.pytest_plugin.plugin\n"
+        "import sys, lm_eval_so._internal.pytest_plugin.plugin\n"
         "heavy = [m for m in ('pydantic', 'openai', 'llama_cpp', 'jinja2') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+PUBLIC_MODULES = {"lm_eval_so", "lm_eval_so.__main__", "lm_eval_so.plugins", "lm_eval_so.plugins.testing"}
+
+
+def _all_modules() -> list[str]:
+    import pkgutil
+
+    names = ["lm_eval_so"]
+    for info in pkgutil.walk_packages(lm_eval_so.__path__, "lm_eval_so."):
+        names.append(info.name)
+    return names
+
+
+def test_every_other_module_is_marked_internal() -> None:
+    # What __init__ says ("the public API lives here and in lm_eval_so.plugins") is what the
+    # module names say: anything else has a leading underscore somewhere in its path.
+    exposed = [
+        name
+        for name in _all_modules()
+        if name not in PUBLIC_MODULES and not any(part.startswith("_") for part in name.split("."))
+    ]
+    assert len(_all_modules()) > 50  # the walk really saw the package
+    assert exposed == []
+
+
+def test_every_exception_class_is_in_the_one_tree() -> None:
+    import importlib
+    import inspect
+
+    defined = []
+    for name in _all_modules():
+        if name == "lm_eval_so.__main__":  # importing it runs the CLI
+            continue
+        module = importlib.import_module(name)
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            # Warnings are not errors: PluginWarning is a UserWarning, by design.
+            if issubclass(value, Exception) and not issubclass(value, Warning) and value.__module__ == name:
+                defined.append(value)
+    assert len(defined) > 20
+    outside = [
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in defined
+        if not issubclass(cls, lm_eval_so.LmEvalError)
+    ]
+    assert outside == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lm_eval_so.common.errors import PluginError
-from lm_eval_so.common.registry import Registry
+from lm_eval_so._internal.common.errors import PluginError
+from lm_eval_so._internal.common.registry import Registry
 
 
 def test_builtins_come_from_entry_points() -> None:

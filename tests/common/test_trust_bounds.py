@@ -15,12 +15,12 @@ from typing import ClassVar
 
 import pytest
 
-from lm_eval_so.common.config import MetricConfig, PipelineConfig, Threshold, config_from_text
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.records import DatasetSample, RunResult
-from lm_eval_so.common.registry import registry
-from lm_eval_so.evaluator.metrics import Metric, MetricScore, build_metric
-from lm_eval_so.evaluator.metrics.embedding import EmbeddingSimilarity
+from lm_eval_so._internal.common.config import MetricConfig, PipelineConfig, Threshold, config_from_text
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.records import DatasetSample, RunResult
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.evaluator.metrics import Metric, MetricScore, build_metric
+from lm_eval_so._internal.evaluator.metrics.embedding import EmbeddingSimilarity
 
 HEAD = (
     "name: bounds\ngenerator: {source: data.csv}\n"

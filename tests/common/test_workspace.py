@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.records import RunResult, Usage
-from lm_eval_so.common.redact import Redactor
-from lm_eval_so.common.workspace import (
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.records import RunResult, Usage
+from lm_eval_so._internal.common.redact import Redactor
+from lm_eval_so._internal.common.workspace import (
     JsonlWriter,
     Workspace,
     atomic_write_json,
@@ -89,7 +89,7 @@ def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
 def test_atomic_jsonl_replaces_whole_file_with_normal_permissions(tmp_path: Path) -> None:
     import os
 
-    from lm_eval_so.common.workspace import atomic_jsonl
+    from lm_eval_so._internal.common.workspace import atomic_jsonl
 
     target = tmp_path / "scores.jsonl"
     target.write_text("old line\n")

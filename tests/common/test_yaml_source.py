@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml, parse_yaml
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml, parse_yaml
 
 NAME = Path("pipeline.yaml")
 HEAD = "name: demo\ngenerator:\n  source: data.csv\n"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from lm_eval_so.common.config import config_from_text
+from lm_eval_so._internal.common.config import config_from_text
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 _MARKED = re.compile(

@@ -8,9 +8,9 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from lm_eval_so.cli import build_parser
-from lm_eval_so.common.config import PipelineConfig
-from lm_eval_so.common.registry import CORE_DIST, Registry
+from lm_eval_so._internal.cli import build_parser
+from lm_eval_so._internal.common.config import PipelineConfig
+from lm_eval_so._internal.common.registry import CORE_DIST, Registry
 
 HOOK = Path(__file__).resolve().parents[2] / "docs" / "hooks" / "reference.py"
 

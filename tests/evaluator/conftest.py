@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from evalkit import STUB_BACKEND
 
-from lm_eval_so.common.registry import registry
+from lm_eval_so._internal.common.registry import registry
 
 
 @pytest.fixture(autouse=True)

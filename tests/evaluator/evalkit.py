@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lm_eval_so.common.config import PipelineConfig, config_from_text
-from lm_eval_so.common.records import DatasetSample, ErrorInfo, Message, RunManifest, RunResult
-from lm_eval_so.common.workspace import RunDir, atomic_write_json, write_jsonl
+from lm_eval_so._internal.common.config import PipelineConfig, config_from_text
+from lm_eval_so._internal.common.records import DatasetSample, ErrorInfo, Message, RunManifest, RunResult
+from lm_eval_so._internal.common.workspace import RunDir, atomic_write_json, write_jsonl
 
 # A backend name that always resolves, so these tests do not depend on the runner layer.
 STUB_BACKEND = "evaluator_test_stub"

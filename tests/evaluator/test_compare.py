@@ -9,10 +9,10 @@ import pytest
 from evalkit import load, make_run, ok, sample
 
 from lm_eval_so import Comparison, compare_runs
-from lm_eval_so.cli import main
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.compare import find_baseline
-from lm_eval_so.evaluator.compare_render import to_html, to_markdown
+from lm_eval_so._internal.cli import main
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.compare import find_baseline
+from lm_eval_so._internal.evaluator.compare_render import to_html, to_markdown
 
 CONFIG = "  metrics:\n    - type: exact_match\n    - type: f1\n  report: {formats: [json]}\n"
 N = 40

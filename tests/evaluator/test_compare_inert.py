@@ -9,8 +9,8 @@ from pathlib import Path
 from evalkit import load, make_run, ok, sample
 
 from lm_eval_so import compare_runs
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.compare_render import CLIP_HTML, to_html, to_json, to_markdown
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.compare_render import CLIP_HTML, to_html, to_json, to_markdown
 
 CONFIG = "  metrics:\n    - type: exact_match\n"
 PAYLOADS = [

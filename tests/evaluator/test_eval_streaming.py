@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.records import DatasetSample, RunResult, Summary
-from lm_eval_so.common.workspace import write_jsonl
-from lm_eval_so.evaluator import evaluate, evaluate_run
-from lm_eval_so.evaluator.dataset_index import DatasetIndex
-from lm_eval_so.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
-from lm_eval_so.evaluator.reports.html_report import HtmlReporter
-from lm_eval_so.evaluator.reports.json_report import JsonReporter
-from lm_eval_so.evaluator.reports.markdown_report import MarkdownReporter
-from lm_eval_so.evaluator.run_rows import RunRows
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.records import DatasetSample, RunResult, Summary
+from lm_eval_so._internal.common.workspace import write_jsonl
+from lm_eval_so._internal.evaluator import evaluate, evaluate_run
+from lm_eval_so._internal.evaluator.dataset_index import DatasetIndex
+from lm_eval_so._internal.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
+from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so._internal.evaluator.reports.json_report import JsonReporter
+from lm_eval_so._internal.evaluator.reports.markdown_report import MarkdownReporter
+from lm_eval_so._internal.evaluator.run_rows import RunRows
 
 CONFIG = "  metrics:\n    - type: exact_match\n  report:\n    formats: [json, html, markdown]\n"
 SAMPLES = [sample("a", expected="1"), sample("b", expected="2"), sample("c", expected="3")]

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.common.errors import ArtifactError, ConfigError, PluginError
-from lm_eval_so.common.records import RunManifest, RunResult, ScoreRecord, Summary, Usage
-from lm_eval_so.common.registry import registry
-from lm_eval_so.common.workspace import RunDir, iter_jsonl, read_model
-from lm_eval_so.evaluator import Metric, MetricScore, evaluate_run
+from lm_eval_so._internal.common.errors import ArtifactError, ConfigError, PluginError
+from lm_eval_so._internal.common.records import RunManifest, RunResult, ScoreRecord, Summary, Usage
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.common.workspace import RunDir, iter_jsonl, read_model
+from lm_eval_so._internal.evaluator import Metric, MetricScore, evaluate_run
 
 EXACT = "  metrics:\n    - type: exact_match\n"
 

@@ -1,4 +1,4 @@
-"""``python -m lm_eval_so.evaluator.cli RUN_DIR`` as a user runs it: exit codes and output."""
+"""``python -m lm_eval_so._internal.evaluator.cli RUN_DIR`` as a user runs it: exit codes and output."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ BACKEND = "openai"
 def evaluator_cli(args: Sequence[str | Path]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LM_EVAL_SO_"))}
     return subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.evaluator.cli", *map(str, args)],
+        [sys.executable, "-m", "lm_eval_so._internal.evaluator.cli", *map(str, args)],
         capture_output=True,
         text=True,
         env=env,

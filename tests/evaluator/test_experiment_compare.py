@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.experiment import compare_cells, holm_adjust
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.experiment import compare_cells, holm_adjust
 
 N = 400
 CONFIG = "  metrics:\n    - type: exact_match\n  report: {formats: [json]}\n"
@@ -86,8 +86,8 @@ def test_the_correction_can_withhold_what_one_test_alone_would_mark(tmp_path: Pa
 
 
 def test_the_experiment_gates_read_the_corrected_comparison(tmp_path: Path) -> None:
-    from lm_eval_so.common.matrix import Experiment, ExperimentOptions
-    from lm_eval_so.orchestrator.experiment import experiment_gate
+    from lm_eval_so._internal.common.matrix import Experiment, ExperimentOptions
+    from lm_eval_so._internal.orchestrator.experiment import experiment_gate
 
     runs = {
         "ship": scored(tmp_path / "ship", set(range(0, 200))),

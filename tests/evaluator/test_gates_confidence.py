@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.common.config import Threshold
-from lm_eval_so.common.records import MetricSummary, ThresholdOutcome
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.thresholds import metric_outcome
+from lm_eval_so._internal.common.config import Threshold
+from lm_eval_so._internal.common.records import MetricSummary, ThresholdOutcome
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.thresholds import metric_outcome
 
 
 def ci(low: float, high: float, mean: float | None = None) -> MetricSummary:
@@ -98,7 +98,7 @@ def test_confidence_gate_in_a_pipeline(tmp_path: Path) -> None:
 
 
 def test_gate_and_inconclusive_keys_are_validated(tmp_path: Path) -> None:
-    from lm_eval_so.common.errors import LmEvalError
+    from lm_eval_so._internal.common.errors import LmEvalError
 
     with pytest.raises(LmEvalError, match="gate"):
         load("  metrics:\n    - type: exact_match\n      threshold: {min: 0.5, gate: interval}\n", tmp_path)

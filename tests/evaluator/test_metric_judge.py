@@ -8,11 +8,11 @@ import pytest
 from evalkit import load, make_run, ok, sample
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.metrics import build_metric
-from lm_eval_so.evaluator.metrics.judge import LlmJudge
+from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.metrics import build_metric
+from lm_eval_so._internal.evaluator.metrics.judge import LlmJudge
 
 KEY = "sk-test-judge-0123456789abcdef"
 
@@ -78,7 +78,7 @@ def test_judge_cost_is_unknown_without_pricing_for_an_api(
 def test_judge_cost_comes_from_the_same_price_table_as_the_runner(
     fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lm_eval_so.models.pricing import lookup_price
+    from lm_eval_so._internal.models.pricing import lookup_price
 
     monkeypatch.setenv("JUDGE_KEY", KEY)
     fake_openai.configure(answers={"Paris": "SCORE: 4"})
@@ -105,7 +105,7 @@ def test_judge_through_the_python_backend_is_free(tmp_path: Path) -> None:
             "pass_score": 4,
         }
     )
-    from lm_eval_so.evaluator.metrics import MetricContext
+    from lm_eval_so._internal.evaluator.metrics import MetricContext
 
     metric = build_metric(config, MetricContext(base_dir=tmp_path))
     assert isinstance(metric, LlmJudge)
@@ -139,7 +139,7 @@ def test_grade_parsing_and_clamping() -> None:
 
 
 def test_judge_options_are_checked_when_the_pipeline_loads(tmp_path: Path) -> None:
-    from lm_eval_so.common.errors import LmEvalError
+    from lm_eval_so._internal.common.errors import LmEvalError
 
     text = (
         "  metrics:\n    - type: llm_judge\n      rubric: r\n"

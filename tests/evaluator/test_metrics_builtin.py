@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from evalkit import load, ok, sample
 
-from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.common.errors import ConfigError, DatasetError, PluginError
-from lm_eval_so.common.registry import registry
-from lm_eval_so.evaluator import Metric, MetricScore, build_metric
-from lm_eval_so.evaluator.metrics.builtin import Contains, ExactMatch, Regex
-from lm_eval_so.evaluator.metrics.normalize import (
+from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.common.errors import ConfigError, DatasetError, PluginError
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.evaluator import Metric, MetricScore, build_metric
+from lm_eval_so._internal.evaluator.metrics.builtin import Contains, ExactMatch, Regex
+from lm_eval_so._internal.evaluator.metrics.normalize import (
     canonical_numbers,
     normalizer,
     remove_punctuation,

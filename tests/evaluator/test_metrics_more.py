@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.common.errors import ConfigError, DatasetError, LmEvalError
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.metrics import Metric, MetricContext, MetricScore, build_metric
-from lm_eval_so.evaluator.metrics.text import find_numbers, token_f1
+from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.common.errors import ConfigError, DatasetError, LmEvalError
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.metrics import Metric, MetricContext, MetricScore, build_metric
+from lm_eval_so._internal.evaluator.metrics.text import find_numbers, token_f1
 
 
 def metric(type_: str, context: MetricContext | None = None, **options: Any) -> Metric:
@@ -224,7 +224,7 @@ def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_builtin_metric_is_registered() -> None:
-    from lm_eval_so.common.registry import registry
+    from lm_eval_so._internal.common.registry import registry
 
     names = set(registry.names("metrics"))
     assert {

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.evaluate import summarize_metrics
-from lm_eval_so.evaluator.metrics import build_metric
+from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.evaluate import summarize_metrics
+from lm_eval_so._internal.evaluator.metrics import build_metric
 
 
 def test_repeats_give_pass_at_k_and_within_sample_variance(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.reports import html_report
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.reports import html_report
 
 # Debian's chromium; Playwright drives it and never downloads a browser of its own.
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

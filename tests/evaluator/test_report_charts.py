@@ -7,8 +7,8 @@ from pathlib import Path
 
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.reports.charts import BINS, HEIGHT, histogram
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.reports.charts import BINS, HEIGHT, histogram
 
 
 def test_binary_histogram_has_a_fail_and_a_pass_bar() -> None:

@@ -21,12 +21,12 @@ import pydantic_core
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.common.records import DatasetSample, ErrorInfo, RunResult, ScoreRecord, Summary
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.reports.base import ReportData, RowList, SampleRow
-from lm_eval_so.evaluator.reports.html_report import HtmlReporter
-from lm_eval_so.evaluator.reports.json_report import JsonReporter
-from lm_eval_so.evaluator.reports.markdown_report import MarkdownReporter, cell
+from lm_eval_so._internal.common.records import DatasetSample, ErrorInfo, RunResult, ScoreRecord, Summary
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.reports.base import ReportData, RowList, SampleRow
+from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so._internal.evaluator.reports.json_report import JsonReporter
+from lm_eval_so._internal.evaluator.reports.markdown_report import MarkdownReporter, cell
 
 # (payload, what must never appear outside a code span once rendered)
 PAYLOADS = [

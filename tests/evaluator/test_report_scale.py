@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.common.records import DatasetSample, RunResult, ScoreRecord, Summary
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.reports import html_report
-from lm_eval_so.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
-from lm_eval_so.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so._internal.common.records import DatasetSample, RunResult, ScoreRecord, Summary
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.reports import html_report
+from lm_eval_so._internal.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
+from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
 
 MARKER = re.compile(r"… \[clipped: ([\d,]+) characters in all; full text in report\.json\]")
 

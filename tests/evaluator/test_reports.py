@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from evalkit import failed, load, make_run, ok, sample
 
-from lm_eval_so.common.registry import registry
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.reports.html_report import HtmlReporter
-from lm_eval_so.evaluator.reports.json_report import JsonReporter
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so._internal.evaluator.reports.json_report import JsonReporter
 
 SCRIPT = "<script>alert(1)</script>"
 CONFIG = "  metrics:\n    - type: exact_match\n      threshold: 0.5\n    - type: contains\n"
@@ -107,7 +107,7 @@ def test_reporters_are_registered_through_entry_points() -> None:
 def test_the_template_ships_inside_the_package() -> None:
     from importlib.resources import files
 
-    template = files("lm_eval_so.evaluator.reports") / "templates" / "report.html.j2"
+    template = files("lm_eval_so._internal.evaluator.reports") / "templates" / "report.html.j2"
     assert template.is_file()
 
 
@@ -117,10 +117,10 @@ def test_jinja2_is_only_imported_for_html(tmp_path: Path) -> None:
     code = f"""
 import sys
 from pathlib import Path
-from lm_eval_so.common.registry import registry
-from lm_eval_so.common.config import load_config
-from lm_eval_so.common.workspace import RunDir
-from lm_eval_so.evaluator import evaluate_run
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.common.config import load_config
+from lm_eval_so._internal.common.workspace import RunDir
+from lm_eval_so._internal.evaluator import evaluate_run
 registry.register("backends", "stub", object)
 config = load_config({{"name": "t", "generator": {{"source": "x.csv"}},
                       "runner": {{"backend": "stub"}},

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from lm_eval_so.evaluator.bootstrap import MAX_BOOTSTRAP_N
-from lm_eval_so.evaluator.stats import (
+from lm_eval_so._internal.evaluator.bootstrap import MAX_BOOTSTRAP_N
+from lm_eval_so._internal.evaluator.stats import (
     mean,
     normal_interval,
     percentile,

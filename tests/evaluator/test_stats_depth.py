@@ -7,10 +7,15 @@ import random
 
 import pytest
 
-from lm_eval_so.evaluator.bootstrap import bootstrap_mean_interval, paired_bootstrap_interval
-from lm_eval_so.evaluator.passk import ks_for, mean_pass_at_k, mean_within_sample_variance, pass_at_k
-from lm_eval_so.evaluator.significance import mcnemar_exact
-from lm_eval_so.evaluator.stats import summarize
+from lm_eval_so._internal.evaluator.bootstrap import bootstrap_mean_interval, paired_bootstrap_interval
+from lm_eval_so._internal.evaluator.passk import (
+    ks_for,
+    mean_pass_at_k,
+    mean_within_sample_variance,
+    pass_at_k,
+)
+from lm_eval_so._internal.evaluator.significance import mcnemar_exact
+from lm_eval_so._internal.evaluator.stats import summarize
 
 
 def test_bootstrap_is_reproducible_with_a_seed_and_varies_without() -> None:

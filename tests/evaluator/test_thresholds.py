@@ -6,9 +6,9 @@ from pathlib import Path
 
 from evalkit import load
 
-from lm_eval_so.common.config import Limit, Threshold
-from lm_eval_so.common.records import MetricSummary
-from lm_eval_so.evaluator.thresholds import (
+from lm_eval_so._internal.common.config import Limit, Threshold
+from lm_eval_so._internal.common.records import MetricSummary
+from lm_eval_so._internal.evaluator.thresholds import (
     RunFigures,
     all_passed,
     check_gates,

@@ -9,11 +9,11 @@ import pytest
 from evalkit import load, make_run, ok, sample
 
 from lm_eval_so import compare_runs
-from lm_eval_so.cli import main
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.compare import load_run
-from lm_eval_so.evaluator.compare_render import to_html, to_markdown
+from lm_eval_so._internal.cli import main
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.compare import load_run
+from lm_eval_so._internal.evaluator.compare_render import to_html, to_markdown
 
 BOTH = "  metrics:\n    - type: exact_match\n    - type: f1\n  report: {formats: [json]}\n"
 RIGHT = "the blue whale"

@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.common.config import MetricConfig
-from lm_eval_so.common.errors import ArtifactError, ConfigError, DatasetError
-from lm_eval_so.common.records import DatasetSample, Message, RunResult
-from lm_eval_so.common.registry import registry
-from lm_eval_so.evaluator import evaluate_run, score_one
-from lm_eval_so.evaluator.metrics import Metric, MetricContext, MetricScore, build_metric
+from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.common.errors import ArtifactError, ConfigError, DatasetError
+from lm_eval_so._internal.common.records import DatasetSample, Message, RunResult
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.evaluator import evaluate_run, score_one
+from lm_eval_so._internal.evaluator.metrics import Metric, MetricContext, MetricScore, build_metric
 
 NFC = "Caf\u00e9 Lune"
 NFD = "Cafe\u0301 Lune"

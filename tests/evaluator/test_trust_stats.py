@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from evalkit import load, make_run, ok, sample
 
-from lm_eval_so.common.config import Threshold
-from lm_eval_so.common.records import MetricSummary
-from lm_eval_so.evaluator import evaluate_run
-from lm_eval_so.evaluator.stats import hoeffding_interval, summarize
-from lm_eval_so.evaluator.thresholds import MIN_CONFIDENCE_SAMPLES, metric_outcome
+from lm_eval_so._internal.common.config import Threshold
+from lm_eval_so._internal.common.records import MetricSummary
+from lm_eval_so._internal.evaluator import evaluate_run
+from lm_eval_so._internal.evaluator.stats import hoeffding_interval, summarize
+from lm_eval_so._internal.evaluator.thresholds import MIN_CONFIDENCE_SAMPLES, metric_outcome
 
 # Hoeffding's half-width for scores in 0..1 at 95%: sqrt(ln(2 / 0.05) / (2n)).
 HALF_5 = math.sqrt(math.log(40) / 10)  # 0.6074

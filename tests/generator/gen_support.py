@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from lm_eval_so.common.config import PipelineConfig
-from lm_eval_so.common.errors import DatasetError
-from lm_eval_so.generator import build_dataset
+from lm_eval_so._internal.common.config import PipelineConfig
+from lm_eval_so._internal.common.errors import DatasetError
+from lm_eval_so._internal.generator import build_dataset
 
 
 def write(directory: Path, name: str, text: str) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 
 from gen_support import build_error, make_config, write
 
-from lm_eval_so.generator import build_dataset
+from lm_eval_so._internal.generator import build_dataset
 
 QA = "qid,question,answer,topic\nq1,Capital of France?,Paris,geo\nq2,2+2?,4,math\n"
 

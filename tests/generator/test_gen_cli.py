@@ -1,4 +1,4 @@
-"""``python -m lm_eval_so.generator.cli``: path on stdout, status on stderr, clean errors."""
+"""``python -m lm_eval_so._internal.generator.cli``: path on stdout, status on stderr, clean errors."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.records import DatasetSample
-from lm_eval_so.common.workspace import iter_jsonl
-from lm_eval_so.generator import cli
+from lm_eval_so._internal.common.records import DatasetSample
+from lm_eval_so._internal.common.workspace import iter_jsonl
+from lm_eval_so._internal.generator import cli
 
 # The generator needs no reporter: `formats: []` keeps this independent of the report layer.
 PIPELINE = """\
@@ -29,7 +29,7 @@ evaluator:
 
 def gen_dataset(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.generator.cli", *map(str, args)],
+        [sys.executable, "-m", "lm_eval_so._internal.generator.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,

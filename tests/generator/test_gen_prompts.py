@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from gen_support import build_error, make_config, write
 
-from lm_eval_so.common.config import PromptConfig
-from lm_eval_so.common.errors import DatasetError
-from lm_eval_so.generator import build_dataset
-from lm_eval_so.generator.prompts import PromptRenderer, Template
+from lm_eval_so._internal.common.config import PromptConfig
+from lm_eval_so._internal.common.errors import DatasetError
+from lm_eval_so._internal.generator import build_dataset
+from lm_eval_so._internal.generator.prompts import PromptRenderer, Template
 
 CSV = "qid,question,answer,topic\nq1,What is 2+2?,4,math\n"
 

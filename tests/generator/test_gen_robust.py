@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from gen_support import build_error, make_config, write
 
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.workspace import Workspace
-from lm_eval_so.generator import build_dataset, generate_dataset
-from lm_eval_so.generator.sources import MAX_JSON_DEPTH
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.workspace import Workspace
+from lm_eval_so._internal.generator import build_dataset, generate_dataset
+from lm_eval_so._internal.generator.sources import MAX_JSON_DEPTH
 
 DEEP = "[" * 100_000 + "]" * 100_000
 TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep"

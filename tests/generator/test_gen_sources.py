@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from gen_support import make_config, write
 
-from lm_eval_so.common.errors import DatasetError
-from lm_eval_so.common.registry import registry
-from lm_eval_so.generator import Source, SourceRow, build_dataset
-from lm_eval_so.generator.sources import CsvSource, JsonlSource, JsonSource, resolve_source
+from lm_eval_so._internal.common.errors import DatasetError
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.generator import Source, SourceRow, build_dataset
+from lm_eval_so._internal.generator.sources import CsvSource, JsonlSource, JsonSource, resolve_source
 
 
 def rows(source: Source, path: Path) -> list[tuple[str, dict[str, object]]]:

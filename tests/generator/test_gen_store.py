@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from gen_support import make_config, write
 
-from lm_eval_so.common.errors import ArtifactError
-from lm_eval_so.common.records import DatasetManifest
-from lm_eval_so.common.workspace import Workspace
-from lm_eval_so.generator import (
+from lm_eval_so._internal.common.errors import ArtifactError
+from lm_eval_so._internal.common.records import DatasetManifest
+from lm_eval_so._internal.common.workspace import Workspace
+from lm_eval_so._internal.generator import (
     build_dataset,
     generate_dataset,
     load_dataset,
     save_dataset,
 )
-from lm_eval_so.generator.generate import _publish
+from lm_eval_so._internal.generator.generate import _publish
 
 CSV = "id,input,expected\ns1,Capital of France?,Paris\ns2,2+2?,4\n"
 OLD = 1_000_000_000  # an mtime far in the past: a rewrite would change it

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from gen_support import build_error, make_config, write
 
-from lm_eval_so.generator import build_dataset
-from lm_eval_so.generator.payload import SPOOL_IN_MEMORY, select_lines
+from lm_eval_so._internal.generator import build_dataset
+from lm_eval_so._internal.generator.payload import SPOOL_IN_MEMORY, select_lines
 
 CSV = "id,input,expected,topic\n" + "".join(f"s{i},question {i} é,answer {i},t{i % 3}\n" for i in range(40))
 JSONL = (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from gen_support import build_error, make_config, write
 
-from lm_eval_so.generator import build_dataset
+from lm_eval_so._internal.generator import build_dataset
 
 # --------------------------------------------------------------------------- blank references
 
@@ -73,7 +73,7 @@ def test_the_cli_reports_a_blank_reference_in_one_line(tmp_path: Path) -> None:
         "name: blank\ngenerator: {source: raw.jsonl}\nevaluator: {report: {formats: []}}\n", encoding="utf-8"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.generator.cli", str(tmp_path / "pipeline.yaml")],
+        [sys.executable, "-m", "lm_eval_so._internal.generator.cli", str(tmp_path / "pipeline.yaml")],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 import pytest
 
-from lm_eval_so.evaluator.metrics.builtin import Contains, ExactMatch
-from lm_eval_so.evaluator.reports.html_report import HtmlReporter
-from lm_eval_so.evaluator.reports.json_report import JsonReporter
-from lm_eval_so.generator.sources import CsvSource, JsonlSource
+from lm_eval_so._internal.evaluator.metrics.builtin import Contains, ExactMatch
+from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
+from lm_eval_so._internal.evaluator.reports.json_report import JsonReporter
+from lm_eval_so._internal.generator.sources import CsvSource, JsonlSource
 from lm_eval_so.plugins import Backend, Completion, Metric, MetricScore, Request, Source, SourceRow
 from lm_eval_so.plugins.testing import (
     ConformanceError,

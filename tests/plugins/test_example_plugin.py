@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.config import load_config
+from lm_eval_so._internal.common.config import load_config
 
 CLI = Path(sys.executable).parent / "lm-eval-so"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.config import load_config
-from lm_eval_so.common.errors import ConfigError, PluginError
-from lm_eval_so.common.registry import PluginWarning, Registry, plugin_versions, registry
+from lm_eval_so._internal.common.config import load_config
+from lm_eval_so._internal.common.errors import ConfigError, PluginError
+from lm_eval_so._internal.common.registry import PluginWarning, Registry, plugin_versions, registry
 from plugin_fake_dists import write_dist
 
 METRIC_SOURCE = """
@@ -124,7 +124,7 @@ def test_plugin_versions_follows_an_explicit_source_format(tmp_path: Path) -> No
 
 def test_a_broken_source_plugin_does_not_stop_suffix_resolution(plugin_path: Path, tmp_path: Path) -> None:
     # Resolving a format by suffix imports every source plugin: the broken one is skipped, loudly.
-    from lm_eval_so.generator.sources import CsvSource, resolve_source
+    from lm_eval_so._internal.generator.sources import CsvSource, resolve_source
 
     write_dist(
         plugin_path,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.cli import main
+from lm_eval_so._internal.cli import main
 from plugin_fake_dists import write_dist
 
 
@@ -17,7 +17,7 @@ def test_the_table_lists_builtins_with_their_distribution(capsys: pytest.Capture
     assert lines[0].split() == ["kind", "name", "distribution", "version", "import", "path"]
     row = next(line.split() for line in lines if " exact_match " in line)
     assert row[0] == "metric" and row[2] == "lm-eval-so"
-    assert row[4] == "lm_eval_so.evaluator.metrics.builtin:ExactMatch"
+    assert row[4] == "lm_eval_so._internal.evaluator.metrics.builtin:ExactMatch"
     assert {line.split()[0] for line in lines[1:]} >= {"backend", "metric", "reporter", "source"}
 
 

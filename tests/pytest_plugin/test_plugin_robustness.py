@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy  # noqa: F401
 import pytest
 
-import lm_eval_so.orchestrator  # noqa: F401
+import lm_eval_so._internal.orchestrator  # noqa: F401
+from lm_eval_so._internal.pytest_plugin.summary import Row, SessionTable
 from lm_eval_so.plugins import registry
-from lm_eval_so.pytest_plugin.summary import Row, SessionTable
 
 for _kind, _name in [
     ("backends", "python"),

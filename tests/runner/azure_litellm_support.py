@@ -22,15 +22,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lm_eval_so.common.registry import registry
+from lm_eval_so._internal.common.registry import registry
 from plugin_fake_dists import write_dist
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = REPO / "example_suites" / "local_qa" / "questions.csv"
 
 BACKENDS = {
-    "azure_openai": "lm_eval_so.models.backends.azure_openai:AzureOpenAIBackend",
-    "litellm": "lm_eval_so.models.backends.litellm:LiteLLMBackend",
+    "azure_openai": "lm_eval_so._internal.models.backends.azure_openai:AzureOpenAIBackend",
+    "litellm": "lm_eval_so._internal.models.backends.litellm:LiteLLMBackend",
 }
 
 

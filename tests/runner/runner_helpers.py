@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lm_eval_so.common.config import PipelineConfig
-from lm_eval_so.common.records import DatasetManifest, DatasetSample, Message, RunResult
-from lm_eval_so.common.workspace import iter_jsonl, write_jsonl
-from lm_eval_so.runner import RunnerStats, run_samples
+from lm_eval_so._internal.common.config import PipelineConfig
+from lm_eval_so._internal.common.records import DatasetManifest, DatasetSample, Message, RunResult
+from lm_eval_so._internal.common.workspace import iter_jsonl, write_jsonl
+from lm_eval_so._internal.runner import RunnerStats, run_samples
 
 KEY = "sk-test-runner-0123456789abcdef"
 

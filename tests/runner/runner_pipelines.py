@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from lm_eval_so.common.records import RunResult
+from lm_eval_so._internal.common.records import RunResult
 
 KEY = "sk-test-runner-0123456789abcdef"
 
@@ -42,7 +42,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def cli_command(*args: str | os.PathLike[str]) -> list[str]:
-    return [sys.executable, "-m", "lm_eval_so.cli", *map(str, args)]
+    return [sys.executable, "-m", "lm_eval_so", *map(str, args)]
 
 
 def cli(*args: str | os.PathLike[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -22,24 +22,24 @@ from runner_helpers import make_config, run, sample
 
 from fake_anthropic.fixtures import shared_server
 from fake_anthropic.server import AnthropicServerThread, FakeAnthropicConfig, serve_in_thread
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.common.records import DatasetSample, Message, RunResult
-from lm_eval_so.common.registry import registry
-from lm_eval_so.models.backends.anthropic import (
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.common.records import DatasetSample, Message, RunResult
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.models.backends.anthropic import (
     DEFAULT_API_VERSION,
     DEFAULT_MAX_TOKENS,
     AnthropicBackend,
     claude_price,
 )
-from lm_eval_so.models.base import BackendContext
-from lm_eval_so.models.lookup import get_backend
+from lm_eval_so._internal.models.base import BackendContext
+from lm_eval_so._internal.models.lookup import get_backend
 from plugin_fake_dists import write_dist
 
 KEY = "sk-ant-test-0123456789abcdef"
 MODEL = "claude-haiku-4-5"  # $1 / $5 per 1M tokens in the table
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = REPO / "example_suites" / "local_qa" / "questions.csv"
-ENTRY_POINT = "lm_eval_so.models.backends.anthropic:AnthropicBackend"
+ENTRY_POINT = "lm_eval_so._internal.models.backends.anthropic:AnthropicBackend"
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -132,7 +132,7 @@ def cli(
     }
     full = {**clean, **backend_env, **({"ANTHROPIC_API_KEY": key} if key else {}), **env}
     return subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.cli", *map(str, args)],
+        [sys.executable, "-m", "lm_eval_so", *map(str, args)],
         capture_output=True,
         text=True,
         env=full,
@@ -286,8 +286,8 @@ def test_missing_key_is_named_exit_2_and_no_run(backend_env: dict[str, str], tmp
 def test_the_openai_default_key_variable_is_never_read_for_anthropic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lm_eval_so.common.config import RunnerConfig
-    from lm_eval_so.models.backends.anthropic import credential
+    from lm_eval_so._internal.common.config import RunnerConfig
+    from lm_eval_so._internal.models.backends.anthropic import credential
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-secret")
     # A run's resolved pipeline.yaml writes every default out, the OpenAI variable's name too.
@@ -599,7 +599,7 @@ def test_llm_judge_through_the_anthropic_backend(
 
     # Re-scoring from the run's resolved copy asks the same judge again.
     rescore = subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.evaluator.cli", run_dir],
+        [sys.executable, "-m", "lm_eval_so._internal.evaluator.cli", run_dir],
         capture_output=True, text=True, timeout=300,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}, **backend_env},
     )  # fmt: skip
@@ -639,7 +639,7 @@ def test_the_backend_follows_the_plugin_contract(
 def test_the_sdk_is_imported_only_when_used_and_a_missing_extra_is_named(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    code = "import sys, lm_eval_so.models.backends.anthropic; print('anthropic' in sys.modules)"
+    code = "import sys, lm_eval_so._internal.models.backends.anthropic; print('anthropic' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "False", proc.stderr
     monkeypatch.setattr(AnthropicBackend, "sdk", ("anthropic_sdk_not_installed", "anthropic"))

@@ -20,8 +20,8 @@ from runner_helpers import make_config, run, sample
 from fake_azure.fixtures import fresh_server
 from fake_azure.server import AD_TOKEN, API_KEY, AzureServerThread
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.models.pricing import lookup_price, tokens_cost
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.models.pricing import lookup_price, tokens_cost
 
 VERSION = "2024-10-21"
 pytestmark = pytest.mark.usefixtures("provider_backends")
@@ -204,7 +204,7 @@ def test_qa_score_usage_and_cost(fake_azure: AzureServerThread, tmp_path: Path) 
 def test_describe_says_where_and_how_it_is_priced_and_never_the_key(
     fake_azure: AzureServerThread, tmp_path: Path
 ) -> None:
-    from lm_eval_so.models.lookup import get_backend
+    from lm_eval_so._internal.models.lookup import get_backend
 
     runner = azure_runner(fake_azure, options={"model_family": "gpt-4o-mini"})
     backend = get_backend(make_config(tmp_path, **runner).runner, tmp_path, 0)
@@ -383,7 +383,7 @@ def test_a_setup_problem_is_one_message_exit_2_and_no_run(
         runner = {**runner, "base_url": fake_azure.base_url}
     qa_pipeline(tmp_path, {"backend": "azure_openai", "model": "gpt4o-mini-prod", **runner})
     proc = run_python(
-        ["-m", "lm_eval_so.cli", "run", "pipeline.yaml"], clean_env(**provider_backends, **env), tmp_path
+        ["-m", "lm_eval_so", "run", "pipeline.yaml"], clean_env(**provider_backends, **env), tmp_path
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
@@ -452,7 +452,7 @@ def test_a_dry_run_names_what_would_be_asked(
 ) -> None:
     qa_pipeline(tmp_path, azure_runner(fake_azure))
     env = clean_env(**provider_backends, AZURE_OPENAI_API_KEY=API_KEY)
-    proc = run_python(["-m", "lm_eval_so.cli", "run", "pipeline.yaml", "--dry-run"], env, tmp_path)
+    proc = run_python(["-m", "lm_eval_so", "run", "pipeline.yaml", "--dry-run"], env, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fake_azure.generation_requests() == []
     assert API_KEY not in proc.stdout + proc.stderr

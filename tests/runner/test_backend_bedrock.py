@@ -29,12 +29,12 @@ from fake_bedrock.server import (
     self_signed_tls,
     serve_in_thread,
 )
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.common.registry import registry
-from lm_eval_so.models.backends.bedrock import BedrockBackend, bedrock_price
-from lm_eval_so.models.base import BackendContext
-from lm_eval_so.runner import check_backend
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.models.backends.bedrock import BedrockBackend, bedrock_price
+from lm_eval_so._internal.models.base import BackendContext
+from lm_eval_so._internal.runner import check_backend
 from plugin_fake_dists import write_dist
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if any(ep.name == "bedrock" for ep in md.entry_points(group="lm_eval_so.backends")):
         return {}
     root = tmp_path_factory.mktemp("bedrock-entry-point")
-    target = "lm_eval_so.models.backends.bedrock:BedrockBackend"
+    target = "lm_eval_so._internal.models.backends.bedrock:BedrockBackend"
     write_dist(root, "lm-eval-so-bedrock-entry-point", "0", {"backends": {"bedrock": target}})
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
 
@@ -110,7 +110,7 @@ def subprocess_env(plugin_env: dict[str, str], tmp_path: Path, **extra: str) -> 
 
 def cli(args: list[str | Path], *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.cli", *map(str, args)],
+        [sys.executable, "-m", "lm_eval_so", *map(str, args)],
         capture_output=True, text=True, env=env, cwd=cwd, timeout=180,
     )  # fmt: skip
 
@@ -205,7 +205,7 @@ def test_the_request_boto3_sends_is_a_signed_converse_call(
 def test_turns_of_one_role_are_one_message_and_max_tokens_stops_the_answer(
     fake_bedrock: BedrockServerThread, tmp_path: Path
 ) -> None:
-    from lm_eval_so.common.records import DatasetSample, Message
+    from lm_eval_so._internal.common.records import DatasetSample, Message
 
     fake_bedrock.configure(answers={"count": "one two three four five"})
     messages = [

@@ -22,13 +22,13 @@ import pytest
 from runner_helpers import make_config, run, sample, samples
 
 from fake_gemini.server import ACCESS_TOKEN, API_KEY, GeminiFake, serve_gemini
-from lm_eval_so.common.config import RunnerConfig, config_from_text
-from lm_eval_so.common.errors import BackendError, ConfigError
-from lm_eval_so.common.records import Message, RunResult
-from lm_eval_so.common.registry import registry
-from lm_eval_so.models.backends.gemini import GeminiBackend, lookup_gemini_price
-from lm_eval_so.models.base import BackendContext
-from lm_eval_so.models.pricing import cost_for
+from lm_eval_so._internal.common.config import RunnerConfig, config_from_text
+from lm_eval_so._internal.common.errors import BackendError, ConfigError
+from lm_eval_so._internal.common.records import Message, RunResult
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.models.backends.gemini import GeminiBackend, lookup_gemini_price
+from lm_eval_so._internal.models.base import BackendContext
+from lm_eval_so._internal.models.pricing import cost_for
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = REPO / "example_suites" / "local_qa" / "questions.csv"
@@ -79,7 +79,7 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lm-eval-so-gemini-dev\nVersion: 0.0.0\n")
         (info / "entry_points.txt").write_text(
-            "[lm_eval_so.backends]\ngemini = lm_eval_so.models.backends.gemini:GeminiBackend\n"
+            "[lm_eval_so.backends]\ngemini = lm_eval_so._internal.models.backends.gemini:GeminiBackend\n"
         )
     return root
 
@@ -130,7 +130,7 @@ def env_for_cli(plugin_dir: Path, tmp_path: Path, **extra: str) -> dict[str, str
 
 def cli(*args: str | Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lm_eval_so.cli", *map(str, args)],
+        [sys.executable, "-m", "lm_eval_so", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -216,7 +216,7 @@ def test_the_request_the_sdk_sends(gemini: GeminiFake, tmp_path: Path) -> None:
 
 
 def test_a_conversation_keeps_its_turns_and_every_system_message(gemini: GeminiFake, tmp_path: Path) -> None:
-    from lm_eval_so.common.records import DatasetSample
+    from lm_eval_so._internal.common.records import DatasetSample
 
     messages = [
         Message(role="system", content="Be terse."),
@@ -720,7 +720,7 @@ def test_price_table(model: str, prices: tuple[float, float] | None) -> None:
 
 
 def test_cost_comes_from_the_gemini_table_and_runner_pricing_wins() -> None:
-    from lm_eval_so.common.records import Usage
+    from lm_eval_so._internal.common.records import Usage
 
     usage = Usage(prompt_tokens=1000, completion_tokens=100, total_tokens=1100)
     config = RunnerConfig.model_validate({"backend": "gemini", "model": "gemini-2.5-pro"})
@@ -739,7 +739,7 @@ def test_cost_comes_from_the_gemini_table_and_runner_pricing_wins() -> None:
 
 def test_importing_the_backend_does_not_import_the_sdk() -> None:
     code = (
-        "import sys, lm_eval_so.models.backends.gemini as g; "
+        "import sys, lm_eval_so._internal.models.backends.gemini as g; "
         "assert 'google.genai' not in sys.modules and 'google.auth' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -28,11 +28,11 @@ from fake_litellm.server import API_KEY as ANTHROPIC_KEY
 from fake_litellm.server import MessagesServer
 from fake_openai.server import ServerThread, serve_in_thread
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.models.backends.litellm import LiteLLMBackend, litellm_price, litellm_version
-from lm_eval_so.models.lookup import get_backend
-from lm_eval_so.models.pricing import tokens_cost
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.models.backends.litellm import LiteLLMBackend, litellm_price, litellm_version
+from lm_eval_so._internal.models.lookup import get_backend
+from lm_eval_so._internal.models.pricing import tokens_cost
 
 CLAUDE = "anthropic/claude-haiku-4-5"
 pytestmark = pytest.mark.usefixtures("provider_backends")
@@ -196,7 +196,7 @@ def test_the_cost_is_litellms_own_response_cost(
     fake_openai: ServerThread, fake_messages: MessagesServer
 ) -> None:
     # The figure LiteLLM itself reports for a call is the one the run records for it.
-    from lm_eval_so.models.backends.litellm import import_litellm
+    from lm_eval_so._internal.models.backends.litellm import import_litellm
 
     litellm = import_litellm()
 
@@ -369,7 +369,7 @@ def test_a_setup_problem_is_one_message_exit_2_and_no_run(
 ) -> None:
     qa_pipeline(tmp_path, {"backend": "litellm", "base_url": fake_messages.base_url, **runner})
     proc = run_python(
-        ["-m", "lm_eval_so.cli", "run", "pipeline.yaml"], clean_env(**provider_backends, **env), tmp_path
+        ["-m", "lm_eval_so", "run", "pipeline.yaml"], clean_env(**provider_backends, **env), tmp_path
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

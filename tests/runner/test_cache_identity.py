@@ -14,8 +14,8 @@ from pathlib import Path
 from runner_pipelines import cli, fake_runner, results_of, run_dir_of, summary_of, write_pipeline
 
 from fake_openai.server import FakeConfig, ServerThread, serve_in_thread
-from lm_eval_so.models.backends.openai import endpoint_identity
-from lm_eval_so.runner.cache import KeyMaker
+from lm_eval_so._internal.models.backends.openai import endpoint_identity
+from lm_eval_so._internal.runner.cache import KeyMaker
 
 
 def dead_port() -> int:
@@ -82,8 +82,8 @@ def test_endpoint_identity_names_the_server_not_the_spelling() -> None:
 
 
 def test_every_part_of_the_identity_changes_the_key() -> None:
-    from lm_eval_so.common.records import DatasetSample, Message
-    from lm_eval_so.models.base import Request
+    from lm_eval_so._internal.common.records import DatasetSample, Message
+    from lm_eval_so._internal.models.base import Request
 
     sample = DatasetSample(id="a", input="hi", messages=[Message(role="user", content="hi")])
     base = {"backend": "openai", "model": "m", "options": {}, "endpoint": "http://h:1/v1"}

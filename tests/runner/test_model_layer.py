@@ -14,7 +14,7 @@ import pytest
 from runner_helpers import KEY, openai_config, run, samples
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.records import RunResult
+from lm_eval_so._internal.common.records import RunResult
 
 CLIENTS = ["http", "sdk"]
 

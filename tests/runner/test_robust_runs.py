@@ -27,9 +27,9 @@ from runner_pipelines import (
 )
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.config import load_config
-from lm_eval_so.common.workspace import Workspace
-from lm_eval_so.runner.stage import find_resumable
+from lm_eval_so._internal.common.config import load_config
+from lm_eval_so._internal.common.workspace import Workspace
+from lm_eval_so._internal.runner.stage import find_resumable
 
 
 def app_pipeline(folder: Path, app: str, *, extra: str = "", rows: int = 4) -> Path:

@@ -18,7 +18,7 @@ from runner_pipelines import (
 )
 
 from fake_openai.server import ServerThread
-from lm_eval_so.runner import cache
+from lm_eval_so._internal.runner import cache
 
 
 def test_a_rerun_is_served_from_the_cache(fake_openai: ServerThread, tmp_path: Path) -> None:

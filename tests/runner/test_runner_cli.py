@@ -1,4 +1,4 @@
-"""``python -m lm_eval_so.runner.cli`` as a user runs it: a subprocess, chained by its stdout."""
+"""``python -m lm_eval_so._internal.runner.cli`` as a user runs it: a subprocess, chained by its stdout."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from runner_helpers import KEY, run_module, samples, write_dataset
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.records import RunResult
+from lm_eval_so._internal.common.records import RunResult
 
-MODULE = "lm_eval_so.runner.cli"
+MODULE = "lm_eval_so._internal.runner.cli"
 
 
 def pipeline(tmp_path: Path, runner: str) -> Path:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from runner_helpers import make_config, run, samples
 
-from lm_eval_so.common.errors import ArtifactError, PluginError
-from lm_eval_so.common.records import DatasetSample, RunResult
-from lm_eval_so.common.redact import Redactor
-from lm_eval_so.runner import run_samples
+from lm_eval_so._internal.common.errors import ArtifactError, PluginError
+from lm_eval_so._internal.common.records import DatasetSample, RunResult
+from lm_eval_so._internal.common.redact import Redactor
+from lm_eval_so._internal.runner import run_samples
 
 _counter = itertools.count()
 

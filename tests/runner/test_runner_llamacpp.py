@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from runner_helpers import make_config, run, sample
 
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.runner import check_backend
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.runner import check_backend
 
 pytestmark = pytest.mark.local_model
 
@@ -82,7 +82,7 @@ def test_a_file_that_is_not_a_model_fails_to_load(tmp_path: Path) -> None:
 
 
 def test_options_are_validated(tmp_path: Path) -> None:
-    from lm_eval_so.models.backends.llamacpp import LlamaCppOptions
+    from lm_eval_so._internal.models.backends.llamacpp import LlamaCppOptions
 
     assert LlamaCppOptions.model_validate({}).n_ctx == 2048
     with pytest.raises(ValueError, match="n_ctx"):
@@ -96,8 +96,8 @@ def test_the_cache_identity_is_the_weights_content_not_the_file_name(tmp_path: P
     import hashlib
     import shutil
 
-    from lm_eval_so.models.backends.llamacpp_support import packaged_model_path
-    from lm_eval_so.models.lookup import create_backend
+    from lm_eval_so._internal.models.backends.llamacpp_support import packaged_model_path
+    from lm_eval_so._internal.models.lookup import create_backend
 
     packaged = packaged_model_path()
     renamed = tmp_path / "renamed.gguf"
@@ -122,7 +122,7 @@ def test_file_sha256_follows_the_content(tmp_path: Path) -> None:
     import hashlib
     import os
 
-    from lm_eval_so.models.backends.llamacpp_support import file_sha256
+    from lm_eval_so._internal.models.backends.llamacpp_support import file_sha256
 
     path = tmp_path / "w.gguf"
     path.write_bytes(b"first weights")

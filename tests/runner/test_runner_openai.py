@@ -8,10 +8,10 @@ import pytest
 from runner_helpers import KEY, openai_config, run, sample, samples
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.common.provenance import redactor_for
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.runner import check_backend
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.common.provenance import redactor_for
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.runner import check_backend
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lm_eval_so.common.config import Pricing, RunnerConfig
-from lm_eval_so.common.records import Usage
-from lm_eval_so.models.pricing import PRICES, lookup_price
-from lm_eval_so.runner import cost_for
+from lm_eval_so._internal.common.config import Pricing, RunnerConfig
+from lm_eval_so._internal.common.records import Usage
+from lm_eval_so._internal.models.pricing import PRICES, lookup_price
+from lm_eval_so._internal.runner import cost_for
 
 USAGE = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000, total_tokens=2_000_000)
 
@@ -86,8 +86,8 @@ def test_local_backends_cost_nothing_and_unknown_models_cost_unknown() -> None:
 
 
 def test_backend_classes_say_whether_they_are_local() -> None:
-    from lm_eval_so.models.backends.llamacpp import LlamaCppBackend
-    from lm_eval_so.models.backends.openai import OpenAIBackend
+    from lm_eval_so._internal.models.backends.llamacpp import LlamaCppBackend
+    from lm_eval_so._internal.models.backends.openai import OpenAIBackend
 
     assert cost_for(RunnerConfig(), USAGE, LlamaCppBackend) == 0.0
     assert cost_for(RunnerConfig(model="gpt-4"), USAGE, OpenAIBackend) == pytest.approx(90.0)

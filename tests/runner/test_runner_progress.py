@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from lm_eval_so.common.records import ErrorInfo, RunResult
-from lm_eval_so.runner.progress import Progress, progress_reporter
+from lm_eval_so._internal.common.records import ErrorInfo, RunResult
+from lm_eval_so._internal.runner.progress import Progress, progress_reporter
 
 
 def feed(progress: Progress, n_ok: int, n_errors: int) -> None:

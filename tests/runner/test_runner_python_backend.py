@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from runner_helpers import make_config, run, sample, samples
 
-from lm_eval_so.common.errors import BackendError
-from lm_eval_so.runner import check_backend
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.runner import check_backend
 
 _counter = itertools.count()
 

@@ -24,8 +24,8 @@ from runner_pipelines import (
 
 from fake_openai.server import ServerThread
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.runner.resume import repair_tail
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.runner.resume import repair_tail
 
 N = 120
 

@@ -16,8 +16,8 @@ import pytest
 from runner_helpers import KEY, openai_config, run, samples
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.records import RunResult
-from lm_eval_so.models.retry import is_retryable, parse_retry_after
+from lm_eval_so._internal.common.records import RunResult
+from lm_eval_so._internal.models.retry import is_retryable, parse_retry_after
 
 CLIENTS = ["http", "sdk"]
 

@@ -11,10 +11,10 @@ import yaml
 from runner_helpers import KEY, openai_config, samples, write_dataset
 
 from fake_openai.server import ServerThread
-from lm_eval_so.common.errors import ArtifactError, BackendError
-from lm_eval_so.common.records import RunManifest, RunResult
-from lm_eval_so.common.workspace import Workspace, iter_jsonl, read_model
-from lm_eval_so.runner import RunOutcome, run_stage
+from lm_eval_so._internal.common.errors import ArtifactError, BackendError
+from lm_eval_so._internal.common.records import RunManifest, RunResult
+from lm_eval_so._internal.common.workspace import Workspace, iter_jsonl, read_model
+from lm_eval_so._internal.runner import RunOutcome, run_stage
 
 
 @pytest.fixture(autouse=True)

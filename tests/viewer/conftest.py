@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from viewer_kit import Built, build
 
-from lm_eval_so.viewer.server import ViewerServer, serve
+from lm_eval_so._internal.viewer.server import ViewerServer, serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_so.common.config import load_config
-from lm_eval_so.common.errors import ConfigError
-from lm_eval_so.common.registry import registry
-from lm_eval_so.init_cli import BACKENDS
-from lm_eval_so.init_cli import main as init_main
+from lm_eval_so._internal.common.config import load_config
+from lm_eval_so._internal.common.errors import ConfigError
+from lm_eval_so._internal.common.registry import registry
+from lm_eval_so._internal.init_cli import BACKENDS
+from lm_eval_so._internal.init_cli import main as init_main
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,9 +19,9 @@ import pytest
 from viewer_kit import PAYLOADS, Built
 
 from lm_eval_so import run_pipeline
-from lm_eval_so.common.catalog import Catalog
-from lm_eval_so.viewer.export import export_site
-from lm_eval_so.viewer.server import ViewerServer, serve
+from lm_eval_so._internal.common.catalog import Catalog
+from lm_eval_so._internal.viewer.export import export_site
+from lm_eval_so._internal.viewer.server import ViewerServer, serve
 
 expect: Any = None
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from viewer_kit import Built
 
-from lm_eval_so.viewer.cli import main as view_main
-from lm_eval_so.viewer.export import MARKER
-from lm_eval_so.viewer.server import ViewerServer, serve
+from lm_eval_so._internal.viewer.cli import main as view_main
+from lm_eval_so._internal.viewer.export import MARKER
+from lm_eval_so._internal.viewer.server import ViewerServer, serve
 
 
 def get(

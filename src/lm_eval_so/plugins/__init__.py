@@ -16,8 +16,8 @@ re-exported here so plugins depend on one stable module rather than on internal 
 
 from __future__ import annotations
 
-from ..common.errors import BackendError, DatasetError, EmptyAnswer, PluginError
-from ..common.records import (
+from .._internal.common.errors import BackendError, DatasetError, EmptyAnswer, PluginError
+from .._internal.common.records import (
     DatasetSample,
     ErrorInfo,
     Message,
@@ -26,11 +26,11 @@ from ..common.records import (
     Summary,
     Usage,
 )
-from ..common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
-from ..evaluator.metrics.base import Metric, MetricScore
-from ..evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
-from ..generator.sources import Source, SourceRow, read_text
-from ..models.base import (
+from .._internal.common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
+from .._internal.evaluator.metrics.base import Metric, MetricScore
+from .._internal.evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
+from .._internal.generator.sources import Source, SourceRow, read_text
+from .._internal.models.base import (
     Backend,
     BackendContext,
     Completion,

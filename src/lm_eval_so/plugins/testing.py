@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..common.config import RunnerConfig
-from ..common.errors import LmEvalError
-from ..common.records import (
+from .._internal.common.config import RunnerConfig
+from .._internal.common.errors import ConformanceError, LmEvalError
+from .._internal.common.records import (
     DatasetSample,
     LatencySummary,
     Message,
@@ -36,15 +36,11 @@ from ..common.records import (
     Summary,
     Usage,
 )
-from ..common.registry import Kind, Registry
-from ..evaluator.metrics.base import Metric, MetricScore
-from ..evaluator.reports.base import ReportData, Reporter, SampleRow, SampleRows
-from ..generator.sources import Source, SourceRow
-from ..models.base import Backend, BackendContext, Completion, Request
-
-
-class ConformanceError(AssertionError):
-    """A plugin breaks its contract; the message says which rule and how."""
+from .._internal.common.registry import Kind, Registry
+from .._internal.evaluator.metrics.base import Metric, MetricScore
+from .._internal.evaluator.reports.base import ReportData, Reporter, SampleRow, SampleRows
+from .._internal.generator.sources import Source, SourceRow
+from .._internal.models.base import Backend, BackendContext, Completion, Request
 
 
 def _require(condition: bool, plugin: object, rule: str) -> None:

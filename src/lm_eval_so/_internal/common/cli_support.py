@@ -1,0 +1,83 @@
+"""What every command-line entry point shares: error handling and exit codes.
+
+Exit codes: 0 ran and thresholds met, 1 thresholds not met, 2 usage or config error,
+3 internal error (a bug: report it). Errors a user can cause print one message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from .errors import LmEvalError
+
+EXIT_OK, EXIT_THRESHOLDS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def guarded(action: Callable[[], int]) -> int:
+    """Run a command body; turn our errors into a message and exit code 2."""
+    try:
+        return action()
+    except LmEvalError as exc:
+        print(f"lm-eval-so: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lm-eval-so: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not the user's fault: say so, keep the trace on request
+        if os.environ.get("LM_EVAL_SO_DEBUG"):
+            traceback.print_exc()
+        else:
+            print(
+                f"lm-eval-so: internal error: {type(exc).__name__}: {exc}\n"
+                "(set LM_EVAL_SO_DEBUG=1 for the traceback, and please report it)",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL
+
+
+def standalone_main(
+    prog: str,
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """``main()`` of a sub-command run on its own (``lm-eval-so <command>``).
+
+    The same ``add_arguments``/``run`` pair is mounted as a sub-command of ``lm-eval-so``;
+    usage errors exit 2 from argparse itself, our errors through :func:`guarded`.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args))
+
+
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """``-q``: from now on :func:`info` prints nothing; errors still do."""
+    global _quiet
+    _quiet = quiet
+
+
+def info(message: str) -> None:
+    """Progress and status go to stderr; stdout carries only what a script may capture."""
+    if not _quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for a count: a whole number of at least 1, or a usage error (exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
