@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -275,17 +276,28 @@ def run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ..plugins import _cli as plugins_cli
-    from . import init_cli, runs_cli
-    from .evaluator import cli as evaluator_cli
-    from .evaluator import compare_cli
-    from .generator import cli as generator_cli
-    from .orchestrator import merge_cli
-    from .runner import cache_cli
-    from .runner import cli as runner_cli
-    from .viewer import cli as viewer_cli
+# Each sub-command's module, imported only when that command runs (or its --help is asked for):
+# `lm-eval-so run` need not pay for the viewer, the catalog or compare at start-up.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("gen-dataset", ".generator.cli", "build the versioned dataset; prints its path"),
+    ("runner", ".runner.cli", "run a dataset through the backend; prints the run directory"),
+    ("evaluator", ".evaluator.cli", "score a run, write summary and reports"),
+    ("compare", ".evaluator.compare_cli", "compare two runs: per-metric deltas, significance, flips"),
+    ("merge", ".orchestrator.merge_cli", "merge shard runs (run --shard I/N) into one scored, gated run"),
+    ("plugins", "..plugins._cli", "list installed backends, metrics, reporters and sources"),
+    ("cache", ".runner.cache_cli", "response cache: show statistics or clear it"),
+    ("runs", ".runs_cli", "the workspace's runs: list, show one, prune old ones"),
+    ("init", ".init_cli", "write a starter pipeline.yaml and data.csv (refuses to overwrite)"),
+    ("view", ".viewer.cli", "browse a workspace's runs in a local, read-only web page"),
+)
 
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, importing every sub-command's module; with ``only``, just that one's.
+
+    ``only=""`` imports none: the top-level help and argparse's "invalid choice" error need only
+    the names and help lines, which every sub-command keeps either way.
+    """
     parser = argparse.ArgumentParser(
         prog="lm-eval-so",
         description="LLM evaluations as tests: one pipeline.yaml, from raw data to gated reports.",
@@ -294,25 +306,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(sub)
-    for command in sub.choices.values():
-        _add_quiet(command)
-    for name, module, text in (
-        ("gen-dataset", generator_cli, "build the versioned dataset; prints its path"),
-        ("runner", runner_cli, "run a dataset through the backend; prints the run directory"),
-        ("evaluator", evaluator_cli, "score a run, write summary and reports"),
-        ("compare", compare_cli, "compare two runs: per-metric deltas, significance, flips"),
-        ("merge", merge_cli, "merge shard runs (run --shard I/N) into one scored, gated run"),
-        ("plugins", plugins_cli, "list installed backends, metrics, reporters and sources"),
-        ("cache", cache_cli, "response cache: show statistics or clear it"),
-        ("runs", runs_cli, "the workspace's runs: list, show one, prune old ones"),
-        ("init", init_cli, "write a starter pipeline.yaml and data.csv (refuses to overwrite)"),
-        ("view", viewer_cli, "browse a workspace's runs in a local, read-only web page"),
-    ):
+    for one in sub.choices.values():
+        _add_quiet(one)
+    for name, module_name, text in COMMANDS:
         stage = sub.add_parser(name, help=text, description=text)
-        module.add_arguments(stage)
-        stage.set_defaults(handler=module.run)
+        if only is None or only == name:
+            module = importlib.import_module(module_name, __package__)
+            module.add_arguments(stage)
+            stage.set_defaults(handler=module.run)
         _add_quiet(stage)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names, if it names a known one (top-level options take no value)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            known = arg == "run" or any(arg == name for name, _, _ in COMMANDS)
+            return arg if known else None
+    return None
 
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
@@ -323,7 +335,8 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_in(argv) or "")
     args = parser.parse_args(argv)  # usage errors exit 2 from argparse itself
     set_quiet(args.quiet)
     # Third-party loggers stay at WARNING: an HTTP library logs request URLs at INFO, and a

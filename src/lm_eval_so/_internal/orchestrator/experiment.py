@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..common.matrix import Experiment
@@ -23,46 +21,7 @@ from ..common.records import ThresholdOutcome
 from ..common.workspace import Workspace, atomic_write_json, atomic_write_text, iso_now, utc_now
 from ..evaluator.experiment import ExperimentComparison, compare_cells
 from ..evaluator.experiment_report import to_html, to_json, to_markdown
-from .result import PipelineResult, Plan
-
-
-@dataclass
-class ExperimentResult:
-    """The outcome of a matrix pipeline: each cell's :class:`PipelineResult` and the comparison."""
-
-    name: str
-    experiment_id: str | None
-    directory: Path | None
-    baseline: str
-    cells: dict[str, PipelineResult] = field(default_factory=dict)
-    comparison: ExperimentComparison | None = None
-    gate: ThresholdOutcome | None = None
-    plans: dict[str, Plan] = field(default_factory=dict)  # a dry run's plan per cell
-    stopped: str | None = None  # why some cells did not run (the budget)
-
-    @property
-    def dry_run(self) -> bool:
-        return bool(self.plans) and not self.cells
-
-    @property
-    def passed(self) -> bool:
-        """Every cell's gates held, every cell ran, and the experiment gate (if any) held."""
-        if self.dry_run:
-            return all(plan.ready for plan in self.plans.values())
-        cells_ok = all(result.passed for result in self.cells.values())
-        return cells_ok and self.stopped is None and (self.gate is None or self.gate.passed)
-
-    def cell(self, name: str) -> PipelineResult:
-        try:
-            return self.cells[name]
-        except KeyError:
-            raise KeyError(f"no cell {name!r}; this experiment ran {sorted(self.cells)}") from None
-
-    def report_path(self, suffix: str = "html") -> Path | None:
-        if self.directory is None:
-            return None
-        path = self.directory / f"report.{suffix}"
-        return path if path.exists() else None
+from .result import ExperimentResult
 
 
 def experiment_gate(

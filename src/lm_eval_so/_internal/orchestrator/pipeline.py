@@ -24,8 +24,7 @@ from ..models.lookup import backend_class
 from ..runner import check_backend, run_stage
 from ..runner.cache import cache_mode
 from ..runner.estimate import estimate_run
-from .experiment import ExperimentResult, run_experiment_async
-from .result import PipelineResult, Plan
+from .result import ExperimentResult, PipelineResult, Plan
 
 log = logging.getLogger("lm_eval_so")
 
@@ -110,6 +109,8 @@ async def run_pipeline_async(
                     "not sharded (run each cell's pipeline on its own, or without --shard)"
                 )
             experiment = loaded.with_overrides(overrides)
+            from .experiment import run_experiment_async  # only matrix pipelines pay for it
+
             return await run_experiment_async(experiment, workspace_dir=workspace_dir, dry_run=dry_run)
         config = loaded
     return await run_one_async(
