@@ -3,8 +3,15 @@
 An HTTP client is not what this project exists for; aiohttp is a well-kept one and, measured
 against the loopback server, costs about the same CPU per call as the hand-written HTTP/1.1
 client it replaced (see ``benchmarks/bench_runner.py``). What it brings: proxies from the
-environment (``trust_env``: ``HTTPS_PROXY``, ``NO_PROXY``…), gzip/deflate replies, chunked
+environment (``HTTPS_PROXY``, ``NO_PROXY``…), gzip/deflate replies, chunked
 bodies, redirects, TLS with the system's certificate store.
+
+The proxy is decided once per client, from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``, credentials in the proxy URL or ``~/.netrc``), by aiohttp's own rule — as the
+official SDK's httpx client decides it once when it is built. aiohttp's ``trust_env=True``
+would decide it again for every request on a worker thread, and look up ``~/.netrc`` on
+another: two thread hand-offs per call, measured at about a third of our per-call CPU at
+C=128 (``benchmarks/bench_runner.py``). Our endpoint does not change, so neither does its proxy.
 
 One request written to the wire is one attempt: aiohttp re-sends nothing on its own for a
 POST, so the engine's ``attempts`` counts every request. Failures become the model-call error
@@ -42,15 +49,19 @@ class JsonPoster:
         self.timeout_s = timeout_s
         self.max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self.proxy: str | None = None  # the environment's proxy for base_url, set by start()
 
     async def start(self) -> None:
         import aiohttp  # imported here: a run that never makes an HTTP call never pays for it
 
+        self.proxy = env_proxy(self.base_url)
         self._session = aiohttp.ClientSession(
-            headers=self.headers,
+            # No default headers: aiohttp copies a session's default headers into the headers
+            # for an explicit proxy and sends its Authorization there as Proxy-Authorization,
+            # which would hand the API key to the proxy (tested). Ours go with each request.
             connector=aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as the official SDK honours them
+            trust_env=False,  # the proxy is decided once, above
             auto_decompress=True,
         )
 
@@ -61,7 +72,9 @@ class JsonPoster:
         if session is None:
             raise RuntimeError("JsonPoster.start() was not awaited")
         try:
-            async with session.post(self.base_url + path, data=body) as response:
+            async with session.post(
+                self.base_url + path, data=body, headers=self.headers, proxy=self.proxy
+            ) as response:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:  # aiohttp's ServerTimeoutError is one too
             raise APITimeoutError() from None
@@ -74,3 +87,22 @@ class JsonPoster:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy URL the environment names for ``url``, or None.
+
+    aiohttp's own look-up (``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` through
+    :func:`urllib.request.getproxies`, proxy credentials from the URL or ``~/.netrc``), made once.
+    Credentials stay in the returned URL, the form aiohttp takes them in without deprecation.
+    """
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:  # no proxy for this scheme, or NO_PROXY covers the host
+        return None
+    if auth is not None:
+        proxy = proxy.with_user(auth.login).with_password(auth.password)
+    return str(proxy)
