@@ -91,3 +91,48 @@ def test_each_commands_own_help_still_has_its_options() -> None:
         assert proc.stdout.startswith(f"usage: lm-eval-so {name} [-h]"), proc.stdout[:200]
         # More than -h and -q: the command's own arguments were mounted.
         assert proc.stdout.count("\n  ") > 2, proc.stdout
+
+
+def _freeze_pipeline(folder: Path) -> Path:
+    # The app under test answers with how many objects the cyclic GC has been told to skip.
+    (folder / "data.csv").write_text("id,input,expected\ns1,a,0\n")
+    app = "import gc\n\ndef answer(prompt):\n    return str(gc.get_freeze_count())\n"
+    (folder / "app.py").write_text(app)
+    path = folder / "pipeline.yaml"
+    path.write_text(
+        "name: frozen\nworkspace: ws\ngenerator:\n  source: data.csv\n"
+        "runner:\n  backend: python\n  function: app:answer\n"
+        "evaluator:\n  metrics:\n    - type: exact_match\n"
+    )
+    return path
+
+
+def _answer(run_dir: Path) -> int:
+    import json
+
+    return int(json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])["output"])
+
+
+def test_the_command_exempts_its_imports_from_the_cyclic_gc(tmp_path: Path) -> None:
+    pipeline = _freeze_pipeline(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lm_eval_so", "-q", "run", str(pipeline)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr  # no threshold: only ran_without_errors gates it
+    # Modules, classes and schemas: tens of thousands of objects, frozen before the first call.
+    assert _answer(Path(proc.stdout.split()[-1])) > 10_000
+
+
+def test_a_library_call_leaves_the_host_process_gc_alone(tmp_path: Path) -> None:
+    import gc
+
+    from lm_eval_so import run_pipeline
+
+    before = gc.get_freeze_count()
+    result = run_pipeline(_freeze_pipeline(tmp_path))
+    assert result.run_dir is not None
+    assert _answer(result.run_dir) == before == gc.get_freeze_count()

@@ -1,3 +1,3 @@
-from ._internal.cli import main
+from ._internal.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -31,8 +31,10 @@ from .common.cli_support import (
     EXIT_OK,
     EXIT_THRESHOLDS,
     EXIT_USAGE,
+    freeze_long_lived,
     guarded,
     info,
+    own_process,
     positive_int,
     set_quiet,
 )
@@ -46,6 +48,7 @@ def _run_command(args: argparse.Namespace) -> int:
     # Imported here so `lm-eval-so --help` stays fast.
     from .orchestrator import ExperimentResult, run_pipeline
 
+    freeze_long_lived()
     pipeline = args.pipeline
     if args.resume is not None:
         args.resume = _resume_dir(args)
@@ -352,5 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         set_quiet(False)
 
 
+def entry() -> int:
+    """The console script and ``python -m lm_eval_so``: :func:`main` in a process of its own."""
+    own_process()
+    return main()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

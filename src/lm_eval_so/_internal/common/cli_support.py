@@ -7,6 +7,7 @@ Exit codes: 0 ran and thresholds met, 1 thresholds not met, 2 usage or config er
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -58,6 +59,26 @@ def standalone_main(
 
 
 _quiet = False
+_owns_process = False
+
+
+def own_process() -> None:
+    """Say that this process is the ``lm-eval-so`` command's own (not pytest's, not a notebook's)."""
+    global _owns_process
+    _owns_process = True
+
+
+def freeze_long_lived() -> None:
+    """Exempt every object alive now from the cyclic garbage collector, if the process is ours.
+
+    Modules, classes and pydantic's schemas live as long as the process; without this, each
+    full collection during a run walks all of them again (measured: ~80 ms of CPU in a
+    1,000-sample run, 6% of its wall time at C=128). Objects are still freed by reference
+    counting; only cycles among them would stay. A library call (``run_pipeline``) leaves the
+    host process's collector alone.
+    """
+    if _owns_process:
+        gc.freeze()
 
 
 def set_quiet(quiet: bool) -> None:
