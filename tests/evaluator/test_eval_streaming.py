@@ -12,7 +12,7 @@ from evalkit import failed, load, make_run, ok, sample
 from lm_eval_so._internal.common.errors import ArtifactError
 from lm_eval_so._internal.common.records import DatasetSample, RunResult, Summary
 from lm_eval_so._internal.common.workspace import write_jsonl
-from lm_eval_so._internal.evaluator import evaluate, evaluate_run
+from lm_eval_so._internal.evaluator import dataset_index, evaluate, evaluate_run
 from lm_eval_so._internal.evaluator.dataset_index import DatasetIndex
 from lm_eval_so._internal.evaluator.reports.base import ReportData, RowList, SampleRow, SampleRows
 from lm_eval_so._internal.evaluator.reports.html_report import HtmlReporter
@@ -32,8 +32,31 @@ def test_dataset_index_reads_samples_by_offset(tmp_path: Path) -> None:
         assert len(index) == 3 and "b" in index and "zz" not in index
         assert index.get("c") == SAMPLES[2] and index.get("zz") is None
         assert index.ordinal("b") == 1
-        # It parses afresh on each call: no sample object is kept.
-        assert index.get("a") is not index.get("a")
+        # A small dataset keeps what it parsed: the report reuses scoring's samples.
+        assert index.get("a") is index.get("a")
+
+
+def test_a_big_dataset_index_keeps_no_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset_index, "KEEP_PARSED", 2)
+    path = tmp_path / "dataset.jsonl"
+    write_jsonl(path, SAMPLES)
+    with DatasetIndex(path) as index:
+        # It parses afresh on each call: memory does not grow with the dataset.
+        assert index.get("a") == index.get("a") and index.get("a") is not index.get("a")
+
+
+def test_an_unchanged_dataset_is_indexed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "dataset.jsonl"
+    write_jsonl(path, SAMPLES)
+    passes: list[Path] = []
+    real = dataset_index.iter_jsonl_offsets
+    monkeypatch.setattr(dataset_index, "iter_jsonl_offsets", lambda p, m: passes.append(p) or real(p, m))
+    DatasetIndex(path).close()  # the preflight's index
+    with DatasetIndex(path) as index:  # scoring's: the same table, no second pass
+        assert passes == [path] and index.get("c") == SAMPLES[2] and len(index) == 3
+    write_jsonl(path, SAMPLES[:2])  # a changed file is indexed again
+    with DatasetIndex(path) as index:
+        assert passes == [path, path] and len(index) == 2 and "c" not in index
 
 
 def test_dataset_index_rejects_a_repeated_id(tmp_path: Path) -> None:

@@ -4,6 +4,11 @@ Scoring 100,000 results must not hold 100,000 parsed samples, nor even their ids
 the index keeps an :class:`IdTable` (id hash -> position) and an array of byte offsets, and
 parses a sample again each time it is asked for (a seek and one line; the OS page cache makes
 repeated reads cheap). Parsing also confirms the id, so a hash collision cannot mislead it.
+
+Two things keep small runs from paying for that: a dataset of at most :data:`KEEP_PARSED`
+samples keeps each sample once parsed (scoring and the report then parse it once), and the
+table of the last dataset indexed is reused while the file is unchanged (the preflight before
+the run indexes the same file that scoring indexes after it).
 """
 
 from __future__ import annotations
@@ -17,21 +22,43 @@ from ..common.idtable import IdTable
 from ..common.records import DatasetSample
 from ..common.workspace import iter_jsonl_offsets, parse_jsonl_line
 
+#: Datasets up to this many samples keep each parsed sample (bounded: ~this many objects).
+KEEP_PARSED = 2048
+
+_Identity = tuple[str, int, int, int]
+_Table = tuple[IdTable, "array[int]", int, "str | None"]
+
+# The last table built, with the identity of the file it was built from (see the docstring).
+_last_table: tuple[_Identity, _Table] | None = None
+
 
 class DatasetIndex:
     """``id -> offset`` of every sample, checked once; use as a context manager to close it."""
 
     def __init__(self, path: Path) -> None:
+        global _last_table
         self.path = path
         self._ordinals = IdTable()  # id -> position in the file
         self._offsets = array("q")  # position -> byte offset of its line
         self._handle: IO[bytes] | None = None
         self._closed = False
+        self._parsed: dict[int, DatasetSample] | None = None  # see KEEP_PARSED
         #: Samples without an expected answer: how many, and the first one's id.
         self.n_missing_expected = 0
         self.first_missing_expected: str | None = None
-        for offset, sample in iter_jsonl_offsets(path, DatasetSample):
-            self._add(offset, sample)
+        identity = _identity(path)
+        if _last_table is not None and identity is not None and _last_table[0] == identity:
+            # Never changed once built, so indexes of one file can share it.
+            table = _last_table[1]
+            self._ordinals, self._offsets, self.n_missing_expected, self.first_missing_expected = table
+        else:
+            for offset, sample in iter_jsonl_offsets(path, DatasetSample):
+                self._add(offset, sample)
+            if identity is not None:
+                table = (self._ordinals, self._offsets, self.n_missing_expected, self.first_missing_expected)
+                _last_table = (identity, table)
+        if len(self._offsets) <= KEEP_PARSED:
+            self._parsed = {}
 
     def _add(self, offset: int, sample: DatasetSample) -> None:
         if self.ordinal(sample.id) is not None:
@@ -67,6 +94,14 @@ class DatasetIndex:
         return None
 
     def _read(self, ordinal: int) -> DatasetSample:
+        if self._parsed is not None:
+            kept = self._parsed.get(ordinal)
+            if kept is None:
+                kept = self._parsed[ordinal] = self._read_line(ordinal)
+            return kept
+        return self._read_line(ordinal)
+
+    def _read_line(self, ordinal: int) -> DatasetSample:
         if self._closed:  # still usable after close (rows kept by a caller), a file per read
             with self.path.open("rb") as handle:
                 return self._parse_at(handle, ordinal)
@@ -89,3 +124,12 @@ class DatasetIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity(path: Path) -> _Identity | None:
+    """What changes when the file does: path, inode, size, modification time (ns)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # the first read raises the error that says what is wrong
+    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns
