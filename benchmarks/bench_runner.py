@@ -15,16 +15,19 @@ Prints a markdown table on stdout. Not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +172,12 @@ def main() -> None:
     parser.add_argument("--big-concurrency", type=int, default=256)
     parser.add_argument("--cached", type=int, default=10_000, help="N of the cached re-run")
     parser.add_argument("--quick", action="store_true", help="skip the big memory run")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per scenario, ours and the bare loops interleaved; each figure is the median",
+    )
     args = parser.parse_args()
     latency = args.latency_ms / 1000
     server = FakeServer(args.latency_ms)
@@ -183,14 +192,27 @@ def main() -> None:
     print("\n".join(rows))
 
 
+def median_runs(repeat: int, *runs: Callable[[], Measure]) -> list[Measure]:
+    """Each of ``runs`` ``repeat`` times, interleaved (so drift hits all alike); per-field medians."""
+    seen: list[list[Measure]] = [[] for _ in runs]
+    for _ in range(repeat):
+        for measured, run in zip(seen, runs, strict=True):
+            measured.append(run())
+    return [
+        Measure(*(statistics.median(getattr(m, f.name) for m in group) for f in fields(Measure)))
+        for group in seen
+    ]
+
+
 def run_all(bench: Bench, args: argparse.Namespace, latency: float) -> list[str]:
-    n = args.n
+    n, k = args.n, args.repeat
     bench.help_cpu()  # warm-up: writes bytecode, fills the OS cache
-    startup = bench.help_cpu()
-    one, bare_one = bench.run(1, 1, name="startup"), bench.bare(1, 1)
+    (startup,) = median_runs(k, bench.help_cpu)
+    one, bare_one = median_runs(k, lambda: bench.run(1, 1, name="startup"), lambda: bench.bare(1, 1))
     rows = [
         f"lm-eval-so {_version()} · Python {sys.version.split()[0]} · latency {args.latency_ms:g} ms · "
-        f"{'server on core 0, client on core 1' if TWO_CORES else 'no core pinning'}",
+        f"{'server on core 0, client on core 1' if TWO_CORES else 'no core pinning'} · "
+        f"median of {k} interleaved runs per figure",
         "",
         f"startup: `lm-eval-so --help` {startup.cpu:.3f} s CPU; `lm-eval-so run` of 1 sample "
         f"{one.wall:.2f} s wall, {one.cpu:.3f} s CPU; bare aiohttp script {bare_one.wall:.2f} s wall, "
@@ -204,7 +226,9 @@ def run_all(bench: Bench, args: argparse.Namespace, latency: float) -> list[str]
     ]
     small_rss = None
     for concurrency in (32, 128):
-        ours, bare = bench.run(n, concurrency), bench.bare(n, concurrency)
+        ours, bare = median_runs(
+            k, functools.partial(bench.run, n, concurrency), functools.partial(bench.bare, n, concurrency)
+        )
         sdk, sdk_aio = bench.bare(n, concurrency, "sdk"), bench.bare(n, concurrency, "sdk-aiohttp")
         sdk_one, sdk_aio_one = bench.bare(1, 1, "sdk"), bench.bare(1, 1, "sdk-aiohttp")
         small_rss = ours.rss_mb if concurrency == 128 else small_rss
