@@ -243,3 +243,34 @@ def test_a_merge_key_with_an_override_runs(tmp_path: Path) -> None:
     proc = run_cli(["run", path, "--workspace-dir", tmp_path / "ws"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "em_strict" in proc.stderr and "exact_match" in proc.stderr
+
+
+def test_a_reader_that_goes_away_is_no_internal_error() -> None:
+    # `lm-eval-so plugins | head -1`: our stdout's reader closed before we wrote.
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lm_eval_so", "plugins"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
+def test_a_broken_pipe_mid_command_ends_it_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    from lm_eval_so._internal.common.cli_support import EXIT_BROKEN_PIPE, guarded
+
+    def writes_to_a_closed_pipe() -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert guarded(writes_to_a_closed_pipe) == EXIT_BROKEN_PIPE == 141
+    assert capsys.readouterr().err == ""

@@ -136,3 +136,56 @@ def test_a_library_call_leaves_the_host_process_gc_alone(tmp_path: Path) -> None
     result = run_pipeline(_freeze_pipeline(tmp_path))
     assert result.run_dir is not None
     assert _answer(result.run_dir) == before == gc.get_freeze_count()
+
+
+RELEASE_SCRIPT = """
+import gc, sys, weakref
+from lm_eval_so import registry, run_pipeline
+from lm_eval_so.plugins import Backend, Completion
+from lm_eval_so._internal.common import cli_support
+
+models = []
+
+class Model:  # stands for loaded weights, with one reference cycle
+    def __init__(self):
+        self.weights = bytearray(10_000_000)
+        self.me = self
+
+class HeavyBackend(Backend):
+    name = "heavy"
+    is_local = True
+
+    async def start(self):
+        self.model = Model()
+        models.append(weakref.ref(self.model))
+
+    async def complete(self, request):
+        return Completion(text=request.sample.input, finish_reason="stop")
+
+    async def aclose(self):
+        self.model = None  # released, as a plugin would
+
+registry.register("backends", "heavy", HeavyBackend)
+cli_support.own_process()  # what the lm-eval-so command does
+result = run_pipeline("pipeline.yaml")
+gc.collect()
+print(len(models), sum(ref() is not None for ref in models))
+"""
+
+
+def test_a_finished_cells_backend_can_be_collected_in_the_command(tmp_path: Path) -> None:
+    # Freezing is for the run's duration: each matrix cell's model, once released, goes.
+    (tmp_path / "data.csv").write_text("id,input,expected\ns1,a,a\n")
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: cells\nworkspace: ws\ngenerator:\n  source: data.csv\n"
+        "runner:\n  backend: heavy\n  model: m1\n"
+        "evaluator:\n  metrics:\n    - type: exact_match\n"
+        "matrix:\n  - {name: one}\n  - {name: two, runner: {model: m2}}\n"
+        "  - {name: three, runner: {model: m3}}\n"
+        "baseline: one\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", RELEASE_SCRIPT], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3", "0"]  # three cells started a model; none is alive

@@ -755,3 +755,21 @@ def test_refuses_a_result_in_the_wrong_shard_before_writing(
         "not to shard 1/2"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_python_api_takes_the_shard_as_the_cli_writes_it(small: Path) -> None:
+    import lm_eval_so
+    from lm_eval_so import run_pipeline
+
+    assert lm_eval_so.Shard is Shard  # the public name is the one the CLI parses into
+
+    halves = [run_pipeline(small, shard=spec) for spec in ("0/2", Shard(1, 2))]
+    ids = [
+        {json.loads(line)["sample_id"] for line in (r.run_dir / "results.jsonl").read_text().splitlines()}
+        for r in halves
+        if r.run_dir is not None
+    ]
+    assert len(ids) == 2 and ids[0] and ids[1] and not ids[0] & ids[1]
+    assert all(r.summary is None for r in halves)  # a shard is gated by merge
+    with pytest.raises(ConfigError, match="--shard 2/2: the index must be 0 to 1"):
+        run_pipeline(small, shard="2/2")

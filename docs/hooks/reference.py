@@ -225,7 +225,7 @@ def plugins_page() -> str:
 
 
 def _plugin_section(registry: Any, info: Any) -> list[str]:
-    out = [f"### `{info.name}`", "", f"`{info.value}`", ""]
+    out = [f"### `{info.name}`", ""]  # its import path is internal: the name is what users write
     try:
         obj = registry.get(info.kind, info.name)
     except Exception as exc:  # an optional extra missing where the site is built

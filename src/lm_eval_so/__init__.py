@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ThresholdOutcome,
         Usage,
     )
+    from ._internal.common.shard import Shard
     from ._internal.common.workspace import Workspace
     from ._internal.evaluator.compare import Comparison, compare_runs
     from ._internal.orchestrator import (
@@ -57,6 +58,7 @@ _LAZY = {
     "ThresholdOutcome": "_internal.common.records",
     "Usage": "_internal.common.records",
     "Workspace": "_internal.common.workspace",
+    "Shard": "_internal.common.shard",
     "PipelineResult": "_internal.orchestrator",
     "ExperimentResult": "_internal.orchestrator",
     "Plan": "_internal.orchestrator",
@@ -97,6 +99,7 @@ __all__ = [
     "PluginError",
     "RunResult",
     "ScoreRecord",
+    "Shard",
     "Summary",
     "ThresholdOutcome",
     "Usage",

@@ -20,6 +20,7 @@ EXPECTED = {
     "PluginError",
     "RunResult",
     "ScoreRecord",
+    "Shard",
     "Summary",
     "ThresholdOutcome",
     "Usage",
@@ -103,3 +104,59 @@ def test_every_exception_class_is_in_the_one_tree() -> None:
         if not issubclass(cls, lm_eval_so.LmEvalError)
     ]
     assert outside == []
+
+
+def _named_classes(hint: object) -> set[type]:
+    import typing
+
+    found: set[type] = set()
+    if isinstance(hint, type):
+        found.add(hint)
+    for arg in typing.get_args(hint):
+        found |= _named_classes(arg)
+    return found
+
+
+def test_what_plugin_contracts_take_and_return_is_importable_from_plugins() -> None:
+    # A plugin author subclassing Backend/Metric/Reporter/Source must never need _internal for
+    # the types in the methods they implement or call.
+    import typing
+
+    import lm_eval_so.plugins as plugins
+
+    contracts = (plugins.Backend, plugins.Metric, plugins.Reporter, plugins.Source)
+    exported = {getattr(plugins, name) for name in plugins.__all__} | {
+        getattr(lm_eval_so, name) for name in lm_eval_so.__all__
+    }
+    missing = set()
+    for contract in contracts:
+        for name, member in vars(contract).items():
+            function = getattr(member, "__func__", member)
+            if (name.startswith("_") and name != "__init__") or not callable(function):
+                continue
+            for hint in typing.get_type_hints(function).values():
+                for cls in _named_classes(hint):
+                    if cls.__module__.startswith("lm_eval_so") and cls not in exported:
+                        missing.add(f"{contract.__name__}.{name}: {cls.__name__}")
+    assert missing == set()
+
+
+def test_what_the_public_functions_take_and_return_is_public() -> None:
+    import inspect
+    import typing
+
+    import lm_eval_so.plugins as plugins
+
+    exported = {getattr(lm_eval_so, name) for name in lm_eval_so.__all__} | {
+        getattr(plugins, name) for name in plugins.__all__
+    }
+    missing = set()
+    for name in lm_eval_so.__all__:
+        value = getattr(lm_eval_so, name)
+        if not inspect.isfunction(value):
+            continue
+        for hint in typing.get_type_hints(value).values():
+            for cls in _named_classes(hint):
+                if cls.__module__.startswith("lm_eval_so") and cls not in exported:
+                    missing.add(f"{name}: {cls.__name__}")
+    assert missing == set()

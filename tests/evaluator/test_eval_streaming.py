@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,19 @@ def test_an_unchanged_dataset_is_indexed_once(tmp_path: Path, monkeypatch: pytes
     write_jsonl(path, SAMPLES[:2])  # a changed file is indexed again
     with DatasetIndex(path) as index:
         assert passes == [path, path] and len(index) == 2 and "c" not in index
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_indexed_again(tmp_path: Path) -> None:
+    # cp -p, rsync --inplace: same size, mtime set back; the change time still moves.
+    path = tmp_path / "dataset.jsonl"
+    write_jsonl(path, SAMPLES)
+    before = path.stat()
+    assert DatasetIndex(path).ordinal("a") == 0
+    write_jsonl(path, list(reversed(SAMPLES)))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    with DatasetIndex(path) as index:
+        assert index.ordinal("a") == 2 and index.get("a") == SAMPLES[0]
 
 
 def test_dataset_index_rejects_a_repeated_id(tmp_path: Path) -> None:

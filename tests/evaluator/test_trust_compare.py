@@ -12,7 +12,7 @@ from lm_eval_so import compare_runs
 from lm_eval_so._internal.cli import main
 from lm_eval_so._internal.common.errors import ArtifactError
 from lm_eval_so._internal.evaluator import evaluate_run
-from lm_eval_so._internal.evaluator.compare import load_run
+from lm_eval_so._internal.evaluator.compare import compare_loaded, load_run
 from lm_eval_so._internal.evaluator.compare_render import to_html, to_markdown
 
 BOTH = "  metrics:\n    - type: exact_match\n    - type: f1\n  report: {formats: [json]}\n"
@@ -94,7 +94,7 @@ def test_a_shared_metric_without_a_common_sample_is_an_error(tmp_path: Path) -> 
     # f1 in B was scored on other samples only (a hand-merged scores.jsonl, say).
     b.scores["f1"] = {("x9", 0): b.scores["f1"][("s1", 0)]}
     with pytest.raises(ArtifactError, match=r"metric 'f1': no sample is scored in both runs"):
-        compare_runs(a, b)
+        compare_loaded(a, b)
 
 
 def test_metrics_on_one_side_only_are_listed_not_dropped(tmp_path: Path) -> None:

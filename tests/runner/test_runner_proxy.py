@@ -21,6 +21,8 @@ from runner_helpers import KEY, openai_config, run, samples
 
 from fake_openai.loopback import LoopbackServer, run_app
 from fake_openai.server import ServerThread
+from lm_eval_so._internal.common.errors import BackendError
+from lm_eval_so._internal.runner import check_backend
 
 
 class ForwardProxy(LoopbackServer):
@@ -104,9 +106,10 @@ def test_a_proxy_without_credentials_gets_no_proxy_authorization(
 
 
 class ConnectRecorder:
-    """A raw TCP listener that records the first request it gets (a CONNECT) and refuses it."""
+    """A raw TCP listener that records each request it gets (a CONNECT) and refuses it."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes = b"403 Forbidden") -> None:
+        self.reply = reply
         self.requests: list[bytes] = []
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -117,7 +120,7 @@ class ConnectRecorder:
     def _serve(self) -> None:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.requests.append(await reader.readuntil(b"\r\n\r\n"))
-            writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            writer.write(b"HTTP/1.1 " + self.reply + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             await writer.drain()
             writer.close()
 
@@ -171,3 +174,30 @@ def test_a_proxy_that_is_down_is_each_samples_connection_error(
 
     assert [r.error.type if r.error else None for r in results] == ["APIConnectionError"] * 2
     assert fake_openai.stats()["requests"] == {}
+
+
+def test_a_proxy_refusing_us_never_puts_its_password_in_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 407 names the proxy URL in aiohttp's error; the result must not carry the password.
+    recorder = ConnectRecorder(b"407 Proxy Authentication Required")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://carol:Pr0xyPassw0rd@127.0.0.1:{recorder.port}")
+    config = openai_config(tmp_path, "https://api.example.test/v1", max_retries=0)
+
+    _, results = run(config, samples(1), tmp_path / "results.jsonl")
+
+    assert results[0].error is not None and "407" in results[0].error.message
+    assert f"127.0.0.1:{recorder.port}" in results[0].error.message
+    assert "Pr0xyPassw0rd" not in (tmp_path / "results.jsonl").read_text()
+
+
+# (An https:// proxy URL is ignored with aiohttp's own warning, as aiohttp always did.)
+@pytest.mark.parametrize("value", ["proxy.example:3128", "http://", "socks5://proxy.example:1080"])
+def test_a_malformed_proxy_variable_is_named_before_the_run(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", value)
+    config = openai_config(tmp_path, "https://api.example.test/v1")
+
+    with pytest.raises(BackendError, match=r"HTTPS_PROXY \(or https_proxy\): "):
+        check_backend(config)

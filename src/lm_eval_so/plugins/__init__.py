@@ -16,10 +16,12 @@ re-exported here so plugins depend on one stable module rather than on internal 
 
 from __future__ import annotations
 
-from .._internal.common.errors import BackendError, DatasetError, EmptyAnswer, PluginError
+from .._internal.common.config import Pricing, RunnerConfig
+from .._internal.common.errors import BackendError, DatasetError, EmptyAnswer, InvalidAnswer, PluginError
 from .._internal.common.records import (
     DatasetSample,
     ErrorInfo,
+    LatencySummary,
     Message,
     RunResult,
     ScoreRecord,
@@ -27,7 +29,7 @@ from .._internal.common.records import (
     Usage,
 )
 from .._internal.common.registry import KINDS, Kind, PluginInfo, PluginWarning, registry
-from .._internal.evaluator.metrics.base import Metric, MetricScore
+from .._internal.evaluator.metrics.base import Metric, MetricContext, MetricScore, MetricUsage
 from .._internal.evaluator.reports.base import ReportData, Reporter, RowList, SampleRow, SampleRows
 from .._internal.generator.sources import Source, SourceRow, read_text
 from .._internal.models.base import (
@@ -50,20 +52,26 @@ __all__ = [
     "DatasetSample",
     "EmptyAnswer",
     "ErrorInfo",
+    "InvalidAnswer",
     "Kind",
+    "LatencySummary",
     "Message",
     "Metric",
+    "MetricContext",
     "MetricScore",
+    "MetricUsage",
     "Mode",
     "NoOptions",
     "PluginError",
     "PluginInfo",
     "PluginWarning",
+    "Pricing",
     "ReportData",
     "Reporter",
     "Request",
     "RowList",
     "RunResult",
+    "RunnerConfig",
     "SampleRow",
     "SampleRows",
     "ScoreRecord",

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._internal.common.cli_support import EXIT_OK, EXIT_THRESHOLDS, standalone_main
 from .._internal.common.errors import PluginError
-from .._internal.common.registry import KINDS, PluginInfo, PluginWarning, registry
+from .._internal.common.registry import CORE_DIST, KINDS, PluginInfo, PluginWarning, registry
 
 COLUMNS = ("kind", "name", "distribution", "version", "import path")
 
@@ -72,7 +72,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no plugins registered"
     columns = [*COLUMNS, *(extra for extra in ("status",) if extra in rows[0])]
-    cells = [[str(row[c]) for c in columns] for row in rows]
+    cells = [[_cell(row, c) for c in columns] for row in rows]
     widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     for row, line in zip(rows, cells, strict=True):
@@ -83,6 +83,14 @@ def render_table(rows: list[dict[str, Any]]) -> str:
             text += f"  (not installed: {row['needs']})"
         lines.append(text)
     return "\n".join(lines)
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    # The core's own classes live in internal modules: "built-in" says what a user needs to
+    # know (``--json`` keeps the real path).
+    if column == "import path" and row["distribution"] == CORE_DIST:
+        return "built-in"
+    return str(row[column])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ class DatasetSample(Record):
     ``[]``) or visible text -- so a hand-written dataset.jsonl with ``"expected": " "`` is an
     error naming its file and line when it is read, before any model is called. Samples built
     in code are not refused here; every metric refuses a blank reference it would read
-    (:mod:`lm_eval_so._internal.evaluator.metrics.base`).
+    (:class:`lm_eval_so.plugins.Metric`).
     """
 
     id: str

@@ -19,6 +19,7 @@ Higher is better unless the run's only threshold on the metric is a ``max``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,7 @@ class LoadedRun:
     outputs: dict[tuple[str, int], str | None]
 
 
-def load_run(path: str | Path) -> LoadedRun:
+def load_run(path: str | os.PathLike[str]) -> LoadedRun:
     """A scored run directory: summary.json, scores.jsonl and results.jsonl."""
     run = RunDir(Path(path).resolve())
     for needed in (run.summary, run.scores):
@@ -170,17 +171,27 @@ def _shown(result: RunResult) -> str | None:
 
 
 def compare_runs(
-    run_a: str | Path | LoadedRun, run_b: str | Path | LoadedRun, *, alpha: float = ALPHA, seed: int = 0
+    run_a: str | os.PathLike[str], run_b: str | os.PathLike[str], *, alpha: float = ALPHA, seed: int = 0
 ) -> Comparison:
-    """Compare baseline ``run_a`` with candidate ``run_b`` (see the module docstring).
+    """Compare baseline ``run_a`` with candidate ``run_b``, two run directories (see the module
+    docstring).
 
     Raises :class:`ArtifactError` naming both runs when they share no metric, no sample, or a
-    shared metric has no sample scored in both; ``ValueError`` for ``alpha`` outside (0, 1).
+    shared metric has no sample scored in both, or when a run is missing or unscored;
+    ``ValueError`` for ``alpha`` outside (0, 1).
     """
+    _check_alpha(alpha)
+    return compare_loaded(load_run(run_a), load_run(run_b), alpha=alpha, seed=seed)
+
+
+def _check_alpha(alpha: float) -> None:
     if not (math.isfinite(alpha) and 0 < alpha < 1):
         raise ValueError(f"alpha must be a significance level between 0 and 1 (got {alpha!r})")
-    a = run_a if isinstance(run_a, LoadedRun) else load_run(run_a)
-    b = run_b if isinstance(run_b, LoadedRun) else load_run(run_b)
+
+
+def compare_loaded(a: LoadedRun, b: LoadedRun, *, alpha: float = ALPHA, seed: int = 0) -> Comparison:
+    """:func:`compare_runs` on runs already loaded (an experiment loads each cell once)."""
+    _check_alpha(alpha)
     shared = [m for m in a.scores if m in b.scores]
     if not shared:
         raise ArtifactError(

@@ -25,7 +25,7 @@ from ..common.workspace import iter_jsonl_offsets, parse_jsonl_line
 #: Datasets up to this many samples keep each parsed sample (bounded: ~this many objects).
 KEEP_PARSED = 2048
 
-_Identity = tuple[str, int, int, int]
+_Identity = tuple[str, int, int, int, int]
 _Table = tuple[IdTable, "array[int]", int, "str | None"]
 
 # The last table built, with the identity of the file it was built from (see the docstring).
@@ -46,10 +46,10 @@ class DatasetIndex:
         #: Samples without an expected answer: how many, and the first one's id.
         self.n_missing_expected = 0
         self.first_missing_expected: str | None = None
-        identity = _identity(path)
-        if _last_table is not None and identity is not None and _last_table[0] == identity:
+        identity, last = _identity(path), _last_table  # one read: another thread may replace it
+        if last is not None and identity is not None and last[0] == identity:
             # Never changed once built, so indexes of one file can share it.
-            table = _last_table[1]
+            table = last[1]
             self._ordinals, self._offsets, self.n_missing_expected, self.first_missing_expected = table
         else:
             for offset, sample in iter_jsonl_offsets(path, DatasetSample):
@@ -127,9 +127,10 @@ class DatasetIndex:
 
 
 def _identity(path: Path) -> _Identity | None:
-    """What changes when the file does: path, inode, size, modification time (ns)."""
+    """What changes when the file does: path, inode, size, and the modification and change
+    times (ns). ``ctime`` too because ``mtime`` can be set back (``cp -p``, ``os.utime``)."""
     try:
         stat = path.stat()
     except OSError:
         return None  # the first read raises the error that says what is wrong
-    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns

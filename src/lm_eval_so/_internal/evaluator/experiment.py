@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compare import ALPHA, LoadedRun, MetricDelta, compare_runs, load_run
+from .compare import ALPHA, LoadedRun, MetricDelta, compare_loaded, load_run
 
 METHOD = "Holm–Bonferroni (Holm 1979) across cells, per metric"
 
@@ -85,13 +85,15 @@ def compare_cells(
     """Compare every cell of ``runs`` (name -> scored run directory) with ``baseline``.
 
     ``primary`` is the metric a "best cell" is judged on (default: the first shared metric).
-    Raises ``ArtifactError`` (from :func:`compare_runs`) when two cells share no sample.
+    Raises ``ArtifactError`` (from :func:`compare_loaded`) when two cells share no sample.
     """
     if baseline not in runs:
         raise KeyError(f"baseline cell {baseline!r} is not one of {', '.join(runs)}")
     loaded = {name: load_run(path) for name, path in runs.items()}
     candidates = [name for name in runs if name != baseline]
-    raw = {name: compare_runs(loaded[baseline], loaded[name], alpha=alpha, seed=seed) for name in candidates}
+    raw = {
+        name: compare_loaded(loaded[baseline], loaded[name], alpha=alpha, seed=seed) for name in candidates
+    }
     metrics = _shared_metrics(loaded)
     deltas: dict[tuple[str, str], CellDelta] = {}
     for metric in metrics:
@@ -129,7 +131,7 @@ def _delta(deltas: Sequence[MetricDelta], metric: str) -> MetricDelta | None:
 def _corrected(delta: MetricDelta, p_adjusted: float | None, alpha: float) -> str:
     if p_adjusted is None or p_adjusted >= alpha:
         return "no significant difference"
-    # compare_runs' own verdict already requires p < alpha and (continuous) the interval.
+    # compare_loaded's own verdict already requires p < alpha and (continuous) the interval.
     return {"regressed": "worse", "improved": "better"}.get(delta.verdict, "no significant difference")
 
 
@@ -142,7 +144,7 @@ def _best_cell(
         return None, "nothing to separate: fewer than two cells"
     pairs = list(itertools.combinations(names, 2))
     found = [
-        _delta(compare_runs(loaded[a], loaded[b], alpha=alpha, seed=seed).metrics, metric) for a, b in pairs
+        _delta(compare_loaded(loaded[a], loaded[b], alpha=alpha, seed=seed).metrics, metric) for a, b in pairs
     ]
     adjusted = holm_adjust([d.p_value if d else None for d in found])
     beats: dict[str, set[str]] = {name: set() for name in names}

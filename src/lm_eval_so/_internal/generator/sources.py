@@ -60,7 +60,7 @@ class Source(ABC):
     Subclasses set ``format`` (the name users write in ``generator.format``) and ``suffixes``
     (lower-case, with the dot, e.g. ``(".csv",)``; used to infer the format from the file name),
     and implement :meth:`read`. They are instantiated with no arguments. :meth:`read` raises
-    :class:`~lm_eval_so._internal.common.errors.DatasetError` with a one-line message naming the file and
+    :class:`~lm_eval_so.DatasetError` with a one-line message naming the file and
     line for anything wrong in the file; it never needs to check that mapped columns exist.
     """
 

@@ -25,7 +25,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import APIConnectionError, APITimeoutError, InvalidResponse
+from ..common.errors import APIConnectionError, APITimeoutError, BackendError, InvalidResponse
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,11 +50,12 @@ class JsonPoster:
         self.max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self.proxy: str | None = None  # the environment's proxy for base_url, set by start()
+        self._proxy_headers: dict[str, str] | None = None  # its credentials, if any
 
     async def start(self) -> None:
         import aiohttp  # imported here: a run that never makes an HTTP call never pays for it
 
-        self.proxy = env_proxy(self.base_url)
+        self.proxy, self._proxy_headers = env_proxy(self.base_url)
         self._session = aiohttp.ClientSession(
             # No default headers: aiohttp copies a session's default headers into the headers
             # for an explicit proxy and sends its Authorization there as Proxy-Authorization,
@@ -73,7 +74,11 @@ class JsonPoster:
             raise RuntimeError("JsonPoster.start() was not awaited")
         try:
             async with session.post(
-                self.base_url + path, data=body, headers=self.headers, proxy=self.proxy
+                self.base_url + path,
+                data=body,
+                headers=self.headers,
+                proxy=self.proxy,
+                proxy_headers=self._proxy_headers,
             ) as response:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:  # aiohttp's ServerTimeoutError is one too
@@ -89,12 +94,17 @@ class JsonPoster:
             self._session = None
 
 
-def env_proxy(url: str) -> str | None:
-    """The proxy URL the environment names for ``url``, or None.
+def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
+    """``(proxy URL, proxy headers)`` the environment names for ``url``; ``(None, None)`` if none.
 
     aiohttp's own look-up (``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` through
     :func:`urllib.request.getproxies`, proxy credentials from the URL or ``~/.netrc``), made once.
-    Credentials stay in the returned URL, the form aiohttp takes them in without deprecation.
+    The URL comes back without its credentials, so no error message can carry them; they go
+    as the ``Authorization`` of the proxy's headers, which aiohttp sends to the proxy as
+    ``Proxy-Authorization`` (on forwarded requests and on ``CONNECT`` alike).
+
+    Raises :class:`BackendError` for a proxy URL that is not ``http://host:port``: aiohttp would
+    otherwise fail every call with it.
     """
     from aiohttp.helpers import get_env_proxy_for_url
     from yarl import URL
@@ -102,7 +112,17 @@ def env_proxy(url: str) -> str | None:
     try:
         proxy, auth = get_env_proxy_for_url(URL(url))
     except LookupError:  # no proxy for this scheme, or NO_PROXY covers the host
-        return None
-    if auth is not None:
-        proxy = proxy.with_user(auth.login).with_password(auth.password)
-    return str(proxy)
+        return None, None
+    except ValueError as exc:  # yarl cannot read the variable's value
+        raise BackendError(f"{_proxy_variable(url)}: not a proxy URL ({exc})") from None
+    if proxy.scheme != "http" or not proxy.host:
+        raise BackendError(
+            f"{_proxy_variable(url)}: the proxy must be an http:// URL with a host "
+            f"(e.g. http://proxy.example:3128), not {str(proxy)!r}"  # credentials already stripped
+        )
+    return str(proxy), ({"Authorization": auth.encode()} if auth is not None else None)
+
+
+def _proxy_variable(url: str) -> str:
+    scheme = url.partition(":")[0].upper()
+    return f"{scheme}_PROXY (or {scheme.lower()}_proxy)"

@@ -14,7 +14,7 @@ from ..common.config import PipelineConfig, load_config
 from ..common.errors import BackendError, ConfigError
 from ..common.matrix import Experiment, load_pipeline
 from ..common.secrets import check_prompts_hold_no_secret
-from ..common.shard import Shard
+from ..common.shard import Shard, parse_shard
 from ..common.workspace import Workspace
 from ..evaluator import evaluate_run
 from ..evaluator.evaluate import preflight
@@ -58,7 +58,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult: ...
 
 
@@ -70,7 +70,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult | ExperimentResult: ...
 
 
@@ -81,7 +81,7 @@ async def run_pipeline_async(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult | ExperimentResult:
     """Run one pipeline end to end and return its :class:`PipelineResult`.
 
@@ -92,12 +92,15 @@ async def run_pipeline_async(
     continued in place (finished samples are not asked again) instead of starting a new run.
 
     A pipeline.yaml with a ``matrix:`` returns an :class:`ExperimentResult` (every cell run and
-    compared with the baseline); see :func:`run_experiment_async` to run one cell.
+    compared with the baseline); ``lm-eval-so run --cell NAME`` runs one cell.
 
-    ``shard`` runs only that shard of the dataset x repeats (see :mod:`lm_eval_so._internal.common.shard`):
+    ``shard`` runs only that shard of the dataset x repeats: ``"I/N"`` (0-based), ``"auto/N"``
+    or ``"auto"`` as for ``run --shard``, or a :class:`Shard`:
     the result has the run directory and no summary, because a shard is scored and gated by
     ``lm-eval-so merge`` once every shard is in.
     """
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
     if isinstance(config, (str, os.PathLike)):
         loaded = load_pipeline(config)
         if isinstance(loaded, Experiment):
@@ -177,7 +180,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult: ...
 
 
@@ -189,7 +192,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult | ExperimentResult: ...
 
 
@@ -200,7 +203,7 @@ def run_pipeline(
     dry_run: bool = False,
     overrides: Mapping[str, Any] | None = None,
     resume: str | os.PathLike[str] | None = None,
-    shard: Shard | None = None,
+    shard: str | Shard | None = None,
 ) -> PipelineResult | ExperimentResult:
     """Synchronous twin of :func:`run_pipeline_async`.
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..common.cli_support import freeze_long_lived
+from ..common.cli_support import long_lived_frozen
 from ..common.config import PipelineConfig
 from ..common.errors import CacheMiss
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
@@ -86,9 +86,10 @@ async def run_samples(
     cache = _open_cache(config, backend, cache_dir)
     try:
         await backend.start()
-        freeze_long_lived()  # the backend's SDK or HTTP client was imported just now
         caller = _Caller(backend, config, redactor or Redactor(), cache, budget)
-        with JsonlWriter(results_path) if not resume else _resumed_writer(results_path) as writer:
+        writer_cm = JsonlWriter(results_path) if not resume else _resumed_writer(results_path)
+        # Frozen after start(): the backend's SDK, HTTP client or model is loaded by now.
+        with long_lived_frozen(), writer_cm as writer:
             tally = _Tally(writer, on_result)
             if resume:
                 done = tally.seed(results_path)

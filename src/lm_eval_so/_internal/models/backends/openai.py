@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ...common.config import RunnerConfig, base_url_problem
 from ...common.errors import APIConnectionError, APITimeoutError, BackendError
 from ..base import Backend, BackendContext, Completion, Request
-from ..http import JsonPoster
+from ..http import JsonPoster, env_proxy
 from ..status import status_error
 from .openai_reply import completion_from_reply
 
@@ -100,6 +100,9 @@ class OpenAIBackend(Backend):
             problem = base_url_problem(env_url)
             if problem:
                 raise BackendError(f"OPENAI_BASE_URL (used as runner.base_url): {problem}")
+        if config.options.get("client") != "sdk":
+            # A malformed proxy variable is named now, not as every sample's error later.
+            env_proxy(config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
 
     async def start(self) -> None:
         if self.client_kind == "http":
