@@ -516,7 +516,9 @@ def test_twenty_percent_injected_errors(fake_bedrock: BedrockServerThread, tmp_p
     fake_bedrock.configure(
         answers={r["question"]: r["answer"] for r in rows}, fail_every=5, fail_status=500, retry_after=0
     )
-    config = bedrock_config(tmp_path, fake_bedrock, max_retries=2, concurrency=4)
+    # One call at a time, so each failure's retry is the next request. With several in flight a
+    # retry can land on the next 5th request too, and a sample can fail three times running.
+    config = bedrock_config(tmp_path, fake_bedrock, max_retries=2, concurrency=1)
     items = [sample(r["qid"], r["question"], system="Answer with one or two words.") for r in rows]
 
     stats, results = run(config, items, tmp_path / "r.jsonl")

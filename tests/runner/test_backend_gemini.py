@@ -508,7 +508,9 @@ def test_one_error_in_five_is_absorbed_by_retries(
     gemini: GeminiFake, plugin_dir: Path, tmp_path: Path
 ) -> None:
     gemini.configure(answers=QA_ANSWERS, fail_every=5, fail_status=500)
-    runner = runner_yaml(gemini.url, max_retries=2, concurrency=4)
+    # One call at a time, so each failure's retry is the next request (with several in flight a
+    # retry can land on the next 5th request too, and a sample fail three times running).
+    runner = runner_yaml(gemini.url, max_retries=2, concurrency=1)
     pipeline = qa_pipeline(tmp_path, runner)
     proc = cli("run", pipeline, cwd=tmp_path, env=env_for_cli(plugin_dir, tmp_path, GEMINI_API_KEY=API_KEY))
     run_dir = run_dir_of(proc)
