@@ -102,13 +102,13 @@ class OpenAIBackend(Backend):
                 raise BackendError(f"OPENAI_BASE_URL (used as runner.base_url): {problem}")
         if config.options.get("client") != "sdk":
             # A malformed proxy variable is named now, not as every sample's error later.
-            env_proxy(config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+            env_proxy(configured_base_url(config))
 
     async def start(self) -> None:
         if self.client_kind == "http":
             headers = default_headers(api_key(self.config))
             self._http = JsonPoster(
-                self._configured_base_url(), headers, self.config.timeout_s, self.config.concurrency
+                configured_base_url(self.config), headers, self.config.timeout_s, self.config.concurrency
             )
             await self._http.start()
             return
@@ -172,14 +172,11 @@ class OpenAIBackend(Backend):
 
     def identity(self) -> dict[str, Any]:
         # The same model name on another server is another model: the endpoint is part of it.
-        return {**super().identity(), "endpoint": endpoint_identity(self._configured_base_url())}
+        return {**super().identity(), "endpoint": endpoint_identity(configured_base_url(self.config))}
 
     def describe(self) -> dict[str, Any]:
-        base_url = str(self._client.base_url) if self._client else self._configured_base_url()
+        base_url = str(self._client.base_url) if self._client else configured_base_url(self.config)
         return {**super().describe(), "base_url": _without_credentials(base_url), "client": self.client_kind}
-
-    def _configured_base_url(self) -> str:
-        return self.config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
 
 
 # Keywords the SDK's create() takes by name; anything else goes through extra_body.
@@ -219,3 +216,8 @@ def _without_credentials(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def configured_base_url(config: RunnerConfig) -> str:
+    """``runner.base_url``, else ``OPENAI_BASE_URL``, else OpenAI's own endpoint."""
+    return config.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
