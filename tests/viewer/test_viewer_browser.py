@@ -46,7 +46,14 @@ class View:
         self.errors: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        self.page.on("requestfailed", self._request_failed)
+
+    def _request_failed(self, request: Any) -> None:
+        # A reload or navigation cancels the live poll's fetch if one is in flight; Chromium
+        # reports that as net::ERR_ABORTED. That is the page leaving, not the server failing
+        # (a refused or broken reply is ERR_CONNECTION_* / ERR_EMPTY_RESPONSE, still an error).
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} ({request.failure})")
 
     def open(self, url: str) -> Any:
         self.page.goto(url)
