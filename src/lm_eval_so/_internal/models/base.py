@@ -113,6 +113,9 @@ class Backend(ABC):
     is_local: ClassVar[bool] = False
     #: Model of ``runner.options``; validated when the pipeline is loaded.
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: ``runner.options`` validated by ``Options``. A subclass narrows the type by annotation
+    #: (``options: MyOptions``), as metrics do, instead of re-checking it at each use.
+    options: BaseModel
     #: The optional dependency the backend needs: (importable module, extra), e.g.
     #: ``("anthropic", "anthropic")``. Checked by :meth:`require_sdk` and ``lm-eval-so plugins``.
     sdk: ClassVar[tuple[str, str] | None] = None

@@ -226,16 +226,12 @@ class AnthropicBackend(Backend):
     default_mode = "chat"
     enforces_timeout = True  # the SDK applies runner.timeout_s to every attempt
     Options: ClassVar[type[BaseModel]] = AnthropicOptions
+    options: AnthropicOptions  # validated from runner.options by Backend.__init__
     sdk: ClassVar[tuple[str, str] | None] = ("anthropic", "anthropic")
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self._client: AsyncAnthropic | None = None
-
-    @property
-    def _options(self) -> AnthropicOptions:
-        assert isinstance(self.options, AnthropicOptions)
-        return self.options
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -274,7 +270,7 @@ class AnthropicBackend(Backend):
             base_url=self._base_url(),
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
-            default_headers={"anthropic-version": self._options.api_version},
+            default_headers={"anthropic-version": self.options.api_version},
         )
 
     async def complete(self, request: Request) -> Completion:
@@ -331,7 +327,7 @@ class AnthropicBackend(Backend):
         return {
             **super().identity(),
             "endpoint": endpoint_identity(self._base_url()),
-            "api_version": self._options.api_version,
+            "api_version": self.options.api_version,
             "default_max_tokens": DEFAULT_MAX_TOKENS,
         }
 
@@ -339,7 +335,7 @@ class AnthropicBackend(Backend):
         return {
             **super().describe(),
             "base_url": _without_credentials(self._base_url()),
-            "api_version": self._options.api_version,
+            "api_version": self.options.api_version,
             "default_max_tokens": DEFAULT_MAX_TOKENS,
             "sdk": f"anthropic {_sdk_version()}",
         }

@@ -189,22 +189,18 @@ class AzureOpenAIBackend(Backend):
     default_mode = "chat"
     enforces_timeout = True  # the SDK applies runner.timeout_s to every attempt
     Options: ClassVar[type[BaseModel]] = AzureOpenAIOptions
+    options: AzureOpenAIOptions  # validated from runner.options by Backend.__init__
     sdk: ClassVar[tuple[str, str] | None] = None  # openai is a core dependency
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self._client: AsyncAzureOpenAI | None = None
         self._secret: str | None = None
-        family = self._options.model_family
+        family = self.options.model_family
         family_price = lookup_price(family) if family else None
         # Azure bills by the deployment's model, which no name in a reply or the config tells
         # reliably: the price is the declared family's (or unknown), whatever name is asked.
         self.price = lambda model: family_price  # type: ignore[method-assign]
-
-    @property
-    def _options(self) -> AzureOpenAIOptions:
-        assert isinstance(self.options, AzureOpenAIOptions)
-        return self.options
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -297,7 +293,7 @@ class AzureOpenAIBackend(Backend):
         }
 
     def describe(self) -> dict[str, Any]:
-        family = self._options.model_family
+        family = self.options.model_family
         if self.config.pricing is not None:
             pricing = "runner.pricing"
         else:
@@ -307,6 +303,6 @@ class AzureOpenAIBackend(Backend):
             "endpoint": _without_credentials(azure_endpoint(self.config)),
             "deployment": deployment(self.config),
             "api_version": api_version(self.config),
-            "auth": "azure_ad_token" if self._options.azure_ad_token_env else "api-key",
+            "auth": "azure_ad_token" if self.options.azure_ad_token_env else "api-key",
             "pricing": pricing,
         }

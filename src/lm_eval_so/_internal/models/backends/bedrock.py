@@ -389,6 +389,7 @@ class BedrockBackend(Backend):
     default_mode = "chat"
     enforces_timeout = True  # botocore's connect and read timeouts are runner.timeout_s
     Options: ClassVar[type[BaseModel]] = BedrockOptions
+    options: BedrockOptions  # validated from runner.options by Backend.__init__
     sdk = ("boto3", "bedrock")
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
@@ -397,11 +398,6 @@ class BedrockBackend(Backend):
         self._pool: ThreadPoolExecutor | None = None
         self._region: str | None = None
         self._auth = "sigv4"
-
-    @property
-    def _options(self) -> BedrockOptions:
-        assert isinstance(self.options, BedrockOptions)
-        return self.options
 
     # ------------------------------------------------------------------ checks
 
@@ -475,8 +471,8 @@ class BedrockBackend(Backend):
 
     async def start(self) -> None:
         _, botocore_config, _ = _aws()
-        session = _session(self._options)
-        self._region = resolve_region(self._options, session)
+        session = _session(self.options)
+        self._region = resolve_region(self.options, session)
         timeout = self.config.timeout_s
         client_config = botocore_config.Config(
             region_name=self._region,
@@ -560,7 +556,7 @@ class BedrockBackend(Backend):
 
     def _region_name(self) -> str | None:
         if self._region is None:
-            self._region = resolve_region(self._options, _session(self._options))
+            self._region = resolve_region(self.options, _session(self.options))
         return self._region
 
     def identity(self) -> dict[str, Any]:
@@ -581,6 +577,6 @@ class BedrockBackend(Backend):
             "endpoint_url": _without_credentials(self._endpoint_url()),
             "auth": self._auth,
         }
-        if self._options.profile:
-            facts["profile"] = self._options.profile
+        if self.options.profile:
+            facts["profile"] = self.options.profile
         return facts

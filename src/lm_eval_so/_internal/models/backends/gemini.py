@@ -146,6 +146,7 @@ class GeminiBackend(Backend):
     default_mode = "chat"
     enforces_timeout = True
     Options: ClassVar[type[BaseModel]] = GeminiOptions
+    options: GeminiOptions  # validated from runner.options by Backend.__init__
     sdk = ("google.genai", "gemini")
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
@@ -153,11 +154,6 @@ class GeminiBackend(Backend):
         self._client: genai.Client | None = None
         self._project: str | None = None
         self._location: str | None = None
-
-    @property
-    def _options(self) -> GeminiOptions:
-        assert isinstance(self.options, GeminiOptions)
-        return self.options
 
     @classmethod
     def price(cls, model: str) -> Pricing | None:
@@ -194,7 +190,7 @@ class GeminiBackend(Backend):
         from google.genai import types
 
         _quiet_sdk_session_warning()
-        options = self._options
+        options = self.options
         http_options = types.HttpOptions(
             base_url=self._configured_base_url(),  # None: the SDK's default endpoint
             api_version=options.api_version,
@@ -273,11 +269,11 @@ class GeminiBackend(Backend):
             **super().identity(),
             "endpoint": endpoint_identity(self._effective_base_url()),
             "api_version": self._effective_api_version(),
-            "vertexai": self._options.vertexai,
+            "vertexai": self.options.vertexai,
         }
-        if self._options.vertexai:
-            identity["project"] = self._project or self._options.project
-            identity["location"] = self._location or self._options.location
+        if self.options.vertexai:
+            identity["project"] = self._project or self.options.project
+            identity["location"] = self._location or self.options.location
         return identity
 
     def describe(self) -> dict[str, Any]:
@@ -285,16 +281,16 @@ class GeminiBackend(Backend):
             **super().describe(),
             "base_url": _without_credentials(self._effective_base_url()),
             "api_version": self._effective_api_version(),
-            "vertexai": self._options.vertexai,
+            "vertexai": self.options.vertexai,
             "sdk": f"google-genai {_sdk_version()}",
         }
-        if self._options.vertexai:
-            facts["project"] = self._project or self._options.project
-            facts["location"] = self._location or self._options.location
+        if self.options.vertexai:
+            facts["project"] = self._project or self.options.project
+            facts["location"] = self._location or self.options.location
         return facts
 
     def _configured_base_url(self) -> str | None:
-        variable = "GOOGLE_VERTEX_BASE_URL" if self._options.vertexai else "GOOGLE_GEMINI_BASE_URL"
+        variable = "GOOGLE_VERTEX_BASE_URL" if self.options.vertexai else "GOOGLE_GEMINI_BASE_URL"
         return self.config.base_url or os.environ.get(variable) or None
 
     def _sdk_http_options(self) -> Any:
@@ -305,12 +301,12 @@ class GeminiBackend(Backend):
         if isinstance(resolved, str) and resolved:
             return resolved
         return self._configured_base_url() or (
-            GEMINI_BASE_URL if not self._options.vertexai else "https://aiplatform.googleapis.com/"
+            GEMINI_BASE_URL if not self.options.vertexai else "https://aiplatform.googleapis.com/"
         )
 
     def _effective_api_version(self) -> str | None:
         resolved = getattr(self._sdk_http_options(), "api_version", None)
-        return resolved if isinstance(resolved, str) else self._options.api_version
+        return resolved if isinstance(resolved, str) else self.options.api_version
 
 
 # --------------------------------------------------------------------------- settings

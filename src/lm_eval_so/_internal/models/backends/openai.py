@@ -73,6 +73,7 @@ class OpenAIBackend(Backend):
     default_mode = "chat"
     enforces_timeout = True
     Options: ClassVar[type[BaseModel]] = OpenAIOptions
+    options: OpenAIOptions  # validated from runner.options by Backend.__init__
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
@@ -80,13 +81,8 @@ class OpenAIBackend(Backend):
         self._http: JsonPoster | None = None
 
     @property
-    def _options(self) -> OpenAIOptions:
-        assert isinstance(self.options, OpenAIOptions)
-        return self.options
-
-    @property
     def client_kind(self) -> Literal["http", "sdk"]:
-        return "sdk" if self._options.client == "sdk" else "http"
+        return "sdk" if self.options.client == "sdk" else "http"
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
