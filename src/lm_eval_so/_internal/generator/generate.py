@@ -9,7 +9,6 @@ config always land in the same directory, which is then reused rather than rewri
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.config import PipelineConfig
+from ..common.digest import file_sha256
 from ..common.errors import ArtifactError, DatasetError
 from ..common.records import DatasetManifest, DatasetSample
 from ..common.redact import Redactor
@@ -148,7 +148,7 @@ def _sha256_source(path: Path) -> str:
         if path.exists() and not path.is_file():
             # A FIFO or a device: it cannot be read twice, and /dev/zero would never end.
             raise DatasetError(f"{path}: is not a regular file (generator.source)")
-        return _sha256_file(path)
+        return file_sha256(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: source file not found (generator.source)") from None
     except OSError as exc:
@@ -233,7 +233,7 @@ def _holds(target: DatasetDir, content_hash: str) -> bool:
     # Published directories are complete (rename is atomic), so any mismatch means a hand edit.
     try:
         recorded = read_model(target.manifest, DatasetManifest).content_hash
-        actual = _sha256_file(target.dataset)
+        actual = file_sha256(target.dataset)
     except (ArtifactError, FileNotFoundError):
         recorded = actual = "unreadable"
     if recorded != content_hash or actual != content_hash:
@@ -242,14 +242,6 @@ def _holds(target: DatasetDir, content_hash: str) -> bool:
             "manifest.json was edited or removed); delete the directory to regenerate it"
         )
     return True
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_payload(path: Path, payload: Payload) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from ..common.config import PipelineConfig, load_config
+from ..common.digest import file_sha256
 from ..common.errors import ArtifactError, ConfigError
 from ..common.provenance import load_run_config
 from ..common.records import (
@@ -324,10 +325,10 @@ def _dataset(plan: MergePlan, given: Path | None) -> Path:
         path = given / "dataset.jsonl" if given.is_dir() else given
         if not path.is_file():
             raise ArtifactError(f"{given}: --dataset: no such dataset.jsonl")
-        if _sha256(path) != want:
+        if (got := file_sha256(path)) != want:
             raise ArtifactError(
                 f"{path}: --dataset: this is not the dataset the shards ran on "
-                f"(content hash {_sha256(path)[:12]}, the shards' is {want[:12]})"
+                f"(content hash {got[:12]}, the shards' is {want[:12]})"
             )
         return path
     recorded = [str(s.manifest.dataset.get("path") or "") for s in plan.shards]
@@ -338,23 +339,13 @@ def _dataset(plan: MergePlan, given: Path | None) -> Path:
     ]
     for text in dict.fromkeys(recorded + beside):
         path = Path(text)
-        if text and path.is_file() and _sha256(path) == want:
+        if text and path.is_file() and file_sha256(path) == want:
             return path
     raise ArtifactError(
         f"{plan.first.manifest.pipeline}: the dataset the shards ran on is neither at the path their "
         f"manifests name ({recorded[0] or 'none'}) nor in their workspaces; pass --dataset PATH "
         f"(the dataset.jsonl with content hash {short})"
     )
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _config(plan: MergePlan, path: Path) -> PipelineConfig:
@@ -378,7 +369,7 @@ def _import_dataset(workspace: Workspace, source: Path, manifest: RunManifest) -
     """The dataset, copied into ``workspace`` (unless it is there already); returns its path."""
     info = manifest.dataset
     target = workspace.dataset_dir(str(info.get("id") or source.parent.name), str(info["content_hash"]))
-    if target.dataset.is_file() and _sha256(target.dataset) == info["content_hash"]:
+    if target.dataset.is_file() and file_sha256(target.dataset) == info["content_hash"]:
         return target.dataset.resolve()
     target.path.mkdir(parents=True, exist_ok=True)
     source_manifest = source.parent / "manifest.json"
