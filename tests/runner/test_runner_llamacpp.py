@@ -81,6 +81,29 @@ def test_a_file_that_is_not_a_model_fails_to_load(tmp_path: Path) -> None:
         run(config, capitals()[:1], tmp_path / "results.jsonl")
 
 
+def test_a_failed_load_leaves_nothing_that_raises_when_collected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # llama-cpp-python's half-built LlamaModel raised AttributeError in __del__ whenever the
+    # garbage collector reached it; under pytest that once failed an unrelated import.
+    import gc
+    import sys
+
+    (tmp_path / "broken.gguf").write_bytes(b"not a gguf file")
+    config = make_config(tmp_path, backend="llamacpp", model="broken.gguf")
+    unraisable: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(f"{u.exc_type}: {u.exc_value}"))
+
+    try:
+        run(config, capitals()[:1], tmp_path / "results.jsonl")
+    except BackendError as exc:  # not pytest.raises: its ExceptionInfo would keep the frames alive
+        message = str(exc)
+    gc.collect()
+
+    assert "runner.model: cannot load" in message
+    assert unraisable == []
+
+
 def test_options_are_validated(tmp_path: Path) -> None:
     from lm_eval_so._internal.models.backends.llamacpp import LlamaCppOptions
 

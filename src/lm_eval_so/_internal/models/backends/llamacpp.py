@@ -51,6 +51,7 @@ class LlamaCppBackend(Backend):
     max_concurrency = 1
     is_local = True
     Options = LlamaCppOptions
+    options: LlamaCppOptions
 
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
@@ -93,7 +94,7 @@ class LlamaCppBackend(Backend):
             path = _model_path(self.config.model, self.context.base_dir)
         else:
             path = support.packaged_model_path()
-        options: LlamaCppOptions = self.options  # type: ignore[assignment]
+        options = self.options
         self._path = path
         try:
             return llama_cpp.Llama(
@@ -105,6 +106,7 @@ class LlamaCppBackend(Backend):
                 verbose=False,
             )
         except (ValueError, OSError) as exc:
+            support.defuse_failed_load(exc)
             raise BackendError(f"runner.model: cannot load {path}: {exc}") from exc
 
     async def complete(self, request: Request) -> Completion:

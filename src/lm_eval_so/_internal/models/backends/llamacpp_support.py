@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import logging
 import threading
 from pathlib import Path
 from typing import Any
 
+from ...common.digest import file_sha256 as content_sha256
 from ...common.errors import BackendError
 
 PACKAGED_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -75,11 +75,28 @@ def file_sha256(path: Path) -> str:
         known = _hashes.get(key)
     if known is not None:
         return known
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    value = digest.hexdigest()
+    value = content_sha256(path)
     with _lock:
         _hashes[key] = value
     return value
+
+
+def defuse_failed_load(exc: BaseException) -> None:
+    """Let what a failed ``llama_cpp.Llama(...)`` left half-built be freed without an error.
+
+    llama-cpp-python 0.3.x: ``LlamaModel.__init__`` raises (not a GGUF file, a truncated one)
+    before it sets ``sampler``, and ``LlamaModel.__del__`` reads ``sampler``. The half-built
+    object sits in the exception's frames, so whenever the garbage collector reaches it, an
+    AttributeError goes to ``sys.unraisablehook``, far from the load. Under pytest that hook
+    formats a traceback, which calls ``ast.parse``; inside another ``ast.parse`` (pytest
+    rewriting a module being imported) CPython 3.11 then failed that unrelated import with
+    "SystemError: AST constructor recursion depth mismatch". Giving the object the attribute
+    its ``__del__`` expects makes its collection quiet, whenever it happens.
+    """
+    traceback = exc.__traceback__
+    while traceback is not None:
+        obj: Any = traceback.tb_frame.f_locals.get("self")
+        where = (type(obj).__module__, type(obj).__name__)
+        if where == ("llama_cpp._internals", "LlamaModel") and not hasattr(obj, "sampler"):
+            obj.sampler = None
+        traceback = traceback.tb_next
