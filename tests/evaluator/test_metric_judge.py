@@ -9,6 +9,7 @@ from evalkit import load, make_run, ok, sample
 
 from fake_openai.server import ServerThread
 from lm_eval_so._internal.common.config import MetricConfig
+from lm_eval_so._internal.common.errors import PluginError
 from lm_eval_so._internal.common.records import RunResult
 from lm_eval_so._internal.evaluator import evaluate_run
 from lm_eval_so._internal.evaluator.metrics import build_metric
@@ -187,3 +188,20 @@ def test_the_judge_honours_retry_after_like_the_runner(
     first, second = (t for t, _ in fake_openai.stats()["arrivals"])
     assert second - first >= 1.0  # waited as the server asked, exactly as the runner does
     assert time.monotonic() - started >= 1.0
+
+
+def test_a_failed_grade_names_the_sample_and_never_the_judges_key(
+    fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The judge's own key variable (not a secret-looking name), echoed back by the server's 401.
+    monkeypatch.setenv("GRADER", KEY)
+    fake_openai.configure(required_key="another-key-0000000000", echo_key_in_errors=True)
+    built = make_run(tmp_path, [sample("fr", expected="Paris")], [ok("fr", "Paris")])
+    yaml_text = judge_yaml(fake_openai.base_url).replace("api_key_env: JUDGE_KEY", "api_key_env: GRADER")
+
+    with pytest.raises(PluginError) as caught:
+        evaluate_run(load(yaml_text, tmp_path), built.run, built.dataset)
+
+    message = str(caught.value)
+    assert "grading sample 'fr' (repeat 0)" in message and "401" in message
+    assert KEY not in message and "***" in message

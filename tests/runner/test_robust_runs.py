@@ -248,6 +248,8 @@ def test_an_invalid_base_url_is_a_located_error_before_any_run(tmp_path: Path) -
         "http://[::1/v1": "Invalid IPv6 URL",
         "http://127.0.0.1:8000/v1?api_key=secret": "must not carry a query string",
         "http:///v1": "has no host",
+        "http://alice:pw-secret@127.0.0.1:8000/v1": "must not carry user:password@",
+        "ftp://alice:pw-secret@127.0.0.1/v1": "must start with http:// or https://",
     }
     for url, message in cases.items():
         pipeline = write_pipeline(tmp_path, fake_runner(url), n=2)
@@ -255,4 +257,5 @@ def test_an_invalid_base_url_is_a_located_error_before_any_run(tmp_path: Path) -
         assert proc.returncode == 2, (url, proc.stderr)
         assert "pipeline.yaml:" in proc.stderr and "runner.base_url" in proc.stderr and message in proc.stderr
         assert "api_key=secret" not in proc.stderr  # a key in the URL is never echoed
+        assert "pw-secret" not in proc.stderr  # nor a password
         assert not (tmp_path / "ws" / "runs").exists()

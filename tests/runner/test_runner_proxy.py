@@ -192,12 +192,22 @@ def test_a_proxy_refusing_us_never_puts_its_password_in_the_run(
 
 
 # (An https:// proxy URL is ignored with aiohttp's own warning, as aiohttp always did.)
-@pytest.mark.parametrize("value", ["proxy.example:3128", "http://", "socks5://proxy.example:1080"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "proxy.example:3128",
+        "http://",
+        "socks5://proxy.example:1080",
+        "dave:Pr0xyPassw0rd@proxy.example:3128",  # no scheme: yarl reads "dave" as one
+        "socks5://dave:Pr0xyPassw0rd@proxy.example:1080",
+    ],
+)
 def test_a_malformed_proxy_variable_is_named_before_the_run(
     value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", value)
     config = openai_config(tmp_path, "https://api.example.test/v1")
 
-    with pytest.raises(BackendError, match=r"HTTPS_PROXY \(or https_proxy\): "):
+    with pytest.raises(BackendError, match=r"HTTPS_PROXY \(or https_proxy\): ") as caught:
         check_backend(config)
+    assert "Pr0xyPassw0rd" not in str(caught.value)

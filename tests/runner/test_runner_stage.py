@@ -81,6 +81,27 @@ def test_the_key_is_in_no_artifact_even_when_the_server_echoes_it(
     }
 
 
+@pytest.mark.parametrize("variable", ["OPENAI_API_KEY", "MY_GATEWAY_CREDS"])
+def test_a_key_with_quotes_and_backslashes_is_in_no_artifact_in_any_escaping(
+    fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # The server's 401 echoes the key; error messages quote the reply with repr(), which
+    # escapes ' and \ : the escaped key slipped past a redactor that only knew it as written.
+    key = "sk-\"odd\\key'-7c1f3a9e5b2d"
+    monkeypatch.setenv(variable, key)
+    fake_openai.configure(required_key="the-right-key-0000000000", echo_key_in_errors=True)
+    dataset = write_dataset(tmp_path, samples(2))
+    config = openai_config(tmp_path, fake_openai.base_url, max_retries=0, api_key_env=variable)
+
+    outcome = stage(config, dataset, tmp_path)
+
+    assert outcome.stats.n_errors == 2
+    errors = [json.loads(line)["error"]["message"] for line in outcome.run.results.read_text().splitlines()]
+    assert all("***" in message for message in errors), errors
+    for path in outcome.run.path.iterdir():
+        assert "7c1f3a9e5b2d" not in path.read_text(), path.name
+
+
 def test_a_missing_key_creates_no_run_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     dataset = write_dataset(tmp_path, samples(2))

@@ -27,7 +27,7 @@ def guarded(action: Callable[[], int]) -> int:
     try:
         return action()
     except LmEvalError as exc:
-        print(f"lm-eval-so: error: {exc}", file=sys.stderr)
+        print(f"lm-eval-so: error: {_shown(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("lm-eval-so: interrupted", file=sys.stderr)
@@ -39,11 +39,19 @@ def guarded(action: Callable[[], int]) -> int:
             traceback.print_exc()
         else:
             print(
-                f"lm-eval-so: internal error: {type(exc).__name__}: {exc}\n"
+                f"lm-eval-so: internal error: {type(exc).__name__}: {_shown(exc)}\n"
                 "(set LM_EVAL_SO_DEBUG=1 for the traceback, and please report it)",
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def _shown(exc: BaseException) -> str:
+    """The error's message without any secret of the environment: a server may echo a key
+    back in an error the message quotes, and stderr ends up in CI logs."""
+    from .redact import Redactor, environment_secrets
+
+    return Redactor(environment_secrets()).text(str(exc))
 
 
 def stdout_gone() -> int:

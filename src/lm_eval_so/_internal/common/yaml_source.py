@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .redact import SECRET_NAME
 
 Loc = tuple[str | int, ...]
 
@@ -44,8 +45,6 @@ MAX_ALIAS_NODES = 10_000
 # ``$${`` escapes a literal ``${``; any other ``${`` must start a reference. A default may not
 # hold ``${`` (references do not nest) nor ``}``.
 _VAR = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-((?:(?!\$\{)[^}])*))?\})?")
-# Variables whose values are secrets: their values never reach an artifact.
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 _NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 # The line breaks PyYAML counts (its marks, and so every line we report, count these).
 _BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
@@ -335,7 +334,7 @@ def _interpolate(value: Any, loc: Loc, source: YamlSource, env: Mapping[str, str
                     f" (use ${{{name}:-default}} to give a default)"
                 )
             resolved = default
-        if _SECRET_NAME.search(name) and resolved:
+        if SECRET_NAME.search(name) and resolved:
             source.secrets.add(resolved)
         return resolved
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..common.errors import APIConnectionError, APITimeoutError, BackendError, InvalidResponse
+from ..common.redact import hide_userinfo
 
 if TYPE_CHECKING:
     import aiohttp
@@ -116,9 +117,11 @@ def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
     except ValueError as exc:  # yarl cannot read the variable's value
         raise BackendError(f"{_proxy_variable(url)}: not a proxy URL ({exc})") from None
     if proxy.scheme != "http" or not proxy.host:
+        # Shown without user:password@: yarl strips it only from a URL it could parse, and
+        # "user:pass@host:3128" (no scheme) parses as the scheme "user".
         raise BackendError(
             f"{_proxy_variable(url)}: the proxy must be an http:// URL with a host "
-            f"(e.g. http://proxy.example:3128), not {str(proxy)!r}"  # credentials already stripped
+            f"(e.g. http://proxy.example:3128), not {hide_userinfo(str(proxy))!r}"
         )
     return str(proxy), ({"Authorization": auth.encode()} if auth is not None else None)
 

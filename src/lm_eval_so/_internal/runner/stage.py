@@ -76,7 +76,7 @@ async def run_stage(
     dataset = dataset_info(dataset_path)
     check_backend(config)
     check_prompts_hold_no_secret(config)
-    redactor = redactor_for(config, extra=(_api_key_value(config),))
+    redactor = redactor_for(config)
 
     if resume is not None:
         run = workspace.run(Path(resume))
@@ -262,11 +262,6 @@ def dataset_info(path: Path) -> dict[str, Any]:
 
 def dataset_file(path: Path) -> Path:
     return path / "dataset.jsonl" if path.is_dir() else path
-
-
-def _api_key_value(config: PipelineConfig) -> str | None:
-    name = config.runner.api_key_env
-    return os.environ.get(name) if name else None
 
 
 def _manifest(

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ...common.config import RunnerConfig
 from ...common.errors import PluginError
 from ...common.records import DatasetSample, Message, RunResult
+from ...common.redact import Redactor, environment_secrets
 from ...models.base import Backend, BackendContext, Completion, Request
 from ...models.call import CallPolicy, call_model
 from ...models.lookup import backend_class_for, get_backend
@@ -203,9 +204,12 @@ class LlmJudge(Metric):
         outcome = await call_model(backend, request, policy, self._rng)
         if outcome.completion is None:
             last = outcome.error
+            # The server's message may quote the judge's key back: never print it.
+            cause = Redactor(environment_secrets([config.api_key_env])).text(f"{type(last).__name__}: {last}")
             raise PluginError(
-                f"llm_judge: the judge ({config.backend} {config.model or ''}) failed after "
-                f"{outcome.attempts} attempts: {type(last).__name__}: {last}"
+                f"llm_judge: grading sample {request.sample.id.removeprefix('judge:')!r} "
+                f"(repeat {request.repeat}): the judge ({config.backend} {config.model or ''}) "
+                f"failed after {outcome.attempts} attempts: {cause}"
             )
         return outcome.completion
 
