@@ -340,6 +340,8 @@ def test_no_text_block_is_an_empty_answer_with_its_stop_reason(
     result = run_one(tmp_path, fake_anthropic)
     assert result.error is not None and result.error.type == "EmptyAnswer"
     assert words in result.error.message and result.finish_reason == finish
+    # The call was answered and billed: the reply's usage is kept, not 0 tokens and $0.
+    assert result.usage is not None and result.usage.prompt_tokens > 0
 
 
 @pytest.mark.parametrize(

@@ -499,6 +499,7 @@ def test_the_answer_is_the_text_blocks(
         assert result.output == words
     else:
         assert result.error is not None and result.error.type == kind and words in result.error.message
+    assert result.usage is not None and result.usage.prompt_tokens > 0  # answered: billed either way
 
 
 def test_a_reply_that_is_not_json_is_an_invalid_response(

@@ -306,6 +306,7 @@ def test_no_text_is_an_empty_answer_with_the_reason(
     assert result.error is not None and result.error.type == "EmptyAnswer", result
     assert result.finish_reason == finish and words in result.error.message
     assert result.attempts == 1  # a refusal does not heal by asking again
+    assert result.usage is not None and result.usage.prompt_tokens > 0  # answered: billed
 
 
 @pytest.mark.parametrize("usage", ["omit", "no_prompt"])

@@ -26,7 +26,8 @@ def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_one(tmp_path: Path, server: ServerThread, client: str, **runner: Any) -> RunResult:
-    config = openai_config(tmp_path, server.base_url, options={"client": client}, max_retries=0, **runner)
+    settings = {"max_retries": 0, **runner}
+    config = openai_config(tmp_path, server.base_url, options={"client": client}, **settings)
     _, [result] = run(config, samples(1), tmp_path / "results.jsonl")
     return result
 
@@ -115,6 +116,94 @@ def test_missing_or_malformed_usage_is_unknown(
     result = run_one(tmp_path, fake_openai, client)
     assert result.ok and result.output == "Paris"
     assert result.usage is None and result.cost_usd is None  # gpt-4o-mini is priced: unknown, not $0
+
+
+USAGE = {"prompt_tokens": 10, "completion_tokens": 1024, "total_tokens": 1034}
+
+
+def reply_json(message: dict[str, Any], finish: str, **extra: Any) -> str:
+    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}
+    return json.dumps({"id": "x", "model": "gpt-4o-mini", "choices": [choice], **extra})
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    ("message", "finish", "said"),
+    [
+        (
+            {"content": None, "reasoning_content": "Let me think..."},
+            "length",
+            "spent max_tokens on reasoning",
+        ),
+        (
+            {"content": None, "refusal": "I can't help with that."},
+            "stop",
+            'refused: "I can\'t help with that."',
+        ),
+        ({"content": [{"type": "image_url", "image_url": {"url": "x"}}]}, "stop", "no text part"),
+    ],
+)
+def test_an_answer_without_text_keeps_the_replys_usage_and_cost(
+    client: str, message: dict[str, Any], finish: str, said: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # The tokens were spent: the failed result is billed as the reply says, never 0 and $0.
+    fake_openai.configure(raw_reply=reply_json(message, finish, usage=USAGE))
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.error is not None and result.error.type == "EmptyAnswer"
+    assert said in result.error.message and result.finish_reason == finish
+    assert result.usage is not None and result.usage.completion_tokens == 1024
+    assert result.cost_usd is not None and result.cost_usd > 0
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_answer_without_text_or_usage_has_unknown_cost(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(raw_reply=reply_json({"content": None}, "content_filter"))
+    result = run_one(tmp_path, fake_openai, client)
+    assert result.error is not None and result.error.type == "EmptyAnswer"
+    assert result.usage is None and result.cost_usd is None
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_finish_reason_utf8_cannot_hold_is_escaped_on_a_failed_result(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # It failed the whole run with exit 3 (the result could not be serialised).
+    fake_openai.configure(raw_reply=reply_json({"content": None}, "odd\ud800"))
+    config = openai_config(tmp_path, fake_openai.base_url, options={"client": client}, max_retries=0)
+    _, [result] = run(config, samples(1), tmp_path / "results.jsonl")
+    assert result.error is not None and result.finish_reason == "odd\\ud800"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_error_on_the_choice_is_that_samples_error_and_retried(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # OpenRouter reports an upstream provider's failure on the choice, in a 200.
+    message = {"content": "", "role": "assistant"}
+    choice = {
+        "index": 0,
+        "message": message,
+        "finish_reason": "error",
+        "error": {"code": 502, "message": "Provider returned error"},
+    }
+    fake_openai.configure(raw_reply=json.dumps({"id": "x", "model": "m", "choices": [choice]}))
+    result = run_one(tmp_path, fake_openai, client, max_retries=1)
+    assert result.error is not None and result.error.type == "InternalServerError"
+    assert result.error.status_code == 502 and "Provider returned error" in result.error.message
+    assert result.attempts == 2
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_providers_own_error_code_is_not_taken_for_an_http_status(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    body = {"error": {"code": "1301", "message": "content may be unsafe"}}
+    fake_openai.configure(raw_reply=json.dumps(body))
+    result = run_one(tmp_path, fake_openai, client, max_retries=1)
+    assert result.error is not None and result.error.type == "APIStatusError"
+    assert "content may be unsafe" in result.error.message and result.attempts == 1
 
 
 @pytest.mark.parametrize("client", CLIENTS)

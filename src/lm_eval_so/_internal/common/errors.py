@@ -22,8 +22,9 @@ names where the problem is (file, line and field, or the sample and the cause). 
         │   │   NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
         │   └── RateLimitError 429, InternalServerError 5xx
         ├── InvalidResponse          a reply that is not a completion (not JSON, no choices)
-        ├── EmptyAnswer              the model returned no content at all
-        ├── InvalidAnswer            the answer is not storable text (a lone surrogate)
+        ├── UnusableAnswer           the model answered (tokens spent) but nothing scorable
+        │   ├── EmptyAnswer          the model returned no content at all
+        │   └── InvalidAnswer        the answer is not storable text (a lone surrogate)
         └── AppExit                  the python app under test raised SystemExit
 
 ``GateFailed`` and ``ConformanceError`` are also ``AssertionError``s, so pytest reports them as
@@ -35,6 +36,11 @@ decide what is retried (``status_code`` 408/409/429/5xx, connection errors, time
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import Usage
 
 
 class LmEvalError(Exception):
@@ -87,6 +93,28 @@ class ModelCallError(LmEvalError):
     attempts: int | None = None
 
 
+class UnusableAnswer(ModelCallError):
+    """The model answered, so tokens were spent, but gave nothing that can be scored.
+
+    ``usage`` is the reply's (None: the reply gave none, so tokens and cost are unknown, never
+    0) and ``model`` the name the server reported; the result keeps both, because the call was
+    billed. ``finish_reason`` says why, when the server said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.finish_reason = finish_reason
+        self.usage = usage
+        self.model = model
+
+
 class APIConnectionError(ModelCallError):
     def __init__(self, message: str = "Connection error.") -> None:
         super().__init__(message)
@@ -132,7 +160,7 @@ class InvalidResponse(ModelCallError):
     """The server replied, but not with a completion: a body that is not JSON, no choices."""
 
 
-class EmptyAnswer(ModelCallError):
+class EmptyAnswer(UnusableAnswer):
     """The model gave no answer at all: ``content: null`` with no text, or ``None``.
 
     That is a failed call (an error record with its ``finish_reason``, counted in
@@ -140,13 +168,19 @@ class EmptyAnswer(ModelCallError):
     answer, and its empty answer is scored like any other.
     """
 
-    def __init__(self, finish_reason: str | None, what: str = "the model returned no content") -> None:
-        self.finish_reason = finish_reason
+    def __init__(
+        self,
+        finish_reason: str | None,
+        what: str = "the model returned no content",
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+    ) -> None:
         reason = f"finish_reason={finish_reason!r}" if finish_reason else "no finish_reason"
-        super().__init__(f"{what} ({reason})")
+        super().__init__(f"{what} ({reason})", finish_reason=finish_reason, usage=usage, model=model)
 
 
-class InvalidAnswer(ModelCallError):
+class InvalidAnswer(UnusableAnswer):
     """The answer cannot be stored as text: not a ``str``, or not valid Unicode.
 
     A lone UTF-16 surrogate (``"\\ud800"`` in a JSON reply, or a Python app returning one)
@@ -185,4 +219,5 @@ __all__ = [
     "PluginError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "UnusableAnswer",
 ]

@@ -59,18 +59,28 @@ def check_answer(completion: Completion) -> Completion:
     """
     text = completion.text
     if not isinstance(text, str):
-        raise InvalidAnswer(f"the backend returned a {type(text).__name__} as the answer's text, not a str")
+        raise _unusable(
+            completion, f"the backend returned a {type(text).__name__} as the answer's text, not a str"
+        )
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise InvalidAnswer(
+            raise _unusable(
+                completion,
                 f"the answer is not valid Unicode text: {exc.reason} {text[exc.start]!a} "
-                f"at character {exc.start} of {len(text)}"
+                f"at character {exc.start} of {len(text)}",
             ) from None
     completion.model = storable(completion.model)
     completion.finish_reason = storable(completion.finish_reason)
     return completion
+
+
+def _unusable(completion: Completion, message: str) -> InvalidAnswer:
+    # The call was answered and billed: the error keeps what the reply said about it.
+    return InvalidAnswer(
+        message, finish_reason=completion.finish_reason, usage=completion.usage, model=completion.model
+    )
 
 
 def storable(text: str | None) -> str | None:
@@ -80,10 +90,12 @@ def storable(text: str | None) -> str | None:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def answer_text(content: Any, finish_reason: str | None) -> str:
-    """The answer's text; :class:`EmptyAnswer` when there is none (``None``)."""
+def answer_text(
+    content: Any, finish_reason: str | None, *, usage: Usage | None = None, model: str | None = None
+) -> str:
+    """The answer's text; :class:`EmptyAnswer` (with the reply's usage) when there is none."""
     if content is None:
-        raise EmptyAnswer(finish_reason)
+        raise EmptyAnswer(finish_reason, usage=usage, model=model)
     if not isinstance(content, str):
         raise TypeError(f"the answer's content is a {type(content).__name__}, not text")
     return content

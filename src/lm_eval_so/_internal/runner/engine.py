@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from ..common.cli_support import long_lived_frozen
 from ..common.config import PipelineConfig
-from ..common.errors import CacheMiss
+from ..common.errors import CacheMiss, UnusableAnswer
 from ..common.records import DatasetSample, ErrorInfo, RunResult, Usage
 from ..common.redact import Redactor
 from ..common.shard import Shard
@@ -278,8 +278,13 @@ class _Caller:
     def _failure(
         self, sample: DatasetSample, repeat: int, exc: Exception, latency_ms: float, attempts: int
     ) -> RunResult:
-        # A failed request is not billed: 0 tokens and $0 are the real figures, not a guess.
-        usage = Usage.model_construct(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+        usage: Usage | None
+        if isinstance(exc, UnusableAnswer):
+            # The model answered, so the call was billed: its usage, or unknown (None), never 0.
+            usage, model = exc.usage, storable(exc.model)
+        else:
+            # No answer came back (an error status, no reply): 0 tokens and $0 are the figures.
+            usage, model = Usage.model_construct(prompt_tokens=0, completion_tokens=0, total_tokens=0), None
         return RunResult.model_construct(
             sample_id=sample.id,
             repeat=repeat,
@@ -287,11 +292,11 @@ class _Caller:
             error=self._error_info(exc),
             latency_ms=round(latency_ms, 3),
             usage=usage,
-            cost_usd=cost_for(self.runner, usage, self.backend),
+            cost_usd=cost_for(self.runner, usage, self.backend, model=model),
             cached=False,
             attempts=attempts,
-            model=self.backend.model_name,
-            finish_reason=getattr(exc, "finish_reason", None),
+            model=model or self.backend.model_name,
+            finish_reason=_finish_reason(exc),
         )
 
     def _error_info(self, exc: Exception) -> ErrorInfo:
@@ -304,6 +309,12 @@ class _Caller:
             message=self.redactor.text(message),
             status_code=status if isinstance(status, int) else None,
         )
+
+
+def _finish_reason(exc: Exception) -> str | None:
+    # Server-given (or a plugin's): what UTF-8 cannot hold is escaped, as on a success.
+    reason = getattr(exc, "finish_reason", None)
+    return storable(reason) if isinstance(reason, str) else None
 
 
 class _Tally:

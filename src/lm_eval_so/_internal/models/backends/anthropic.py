@@ -383,15 +383,19 @@ def completion_from_reply(status: int, headers: Any, body: bytes) -> Completion:
         )
     blocks = [block for block in content if isinstance(block, Mapping)]
     texts = [b.get("text") for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str)]
-    if not texts:
-        kinds = sorted({str(b.get("type")) for b in blocks})
-        if kinds:
-            raise EmptyAnswer(stop, f"the model answered with {', '.join(kinds)} blocks and no text")
-        raise EmptyAnswer(stop)
+    usage = claude_usage(data.get("usage"))
     model = data.get("model")
+    if not texts:
+        # Billed all the same (thinking, tool use): the error keeps the reply's usage.
+        kinds = sorted({str(b.get("type")) for b in blocks})
+        what = f"the model answered with {', '.join(kinds)} blocks and no text" if kinds else None
+        shown = model if isinstance(model, str) else None
+        if what:
+            raise EmptyAnswer(stop, what, usage=usage, model=shown)
+        raise EmptyAnswer(stop, usage=usage, model=shown)
     return Completion(
         text="".join(t for t in texts if isinstance(t, str)),
-        usage=claude_usage(data.get("usage")),
+        usage=usage,
         finish_reason=stop,
         model=model if isinstance(model, str) else None,
     )

@@ -310,7 +310,7 @@ def completion_from_converse(response: Mapping[str, Any]) -> Completion:
             if kinds
             else "the model returned no content"
         )
-        raise EmptyAnswer(stop, what)
+        raise EmptyAnswer(stop, what, usage=converse_usage(response.get("usage")))
     return Completion(text="".join(texts), usage=converse_usage(response.get("usage")), finish_reason=stop)
 
 

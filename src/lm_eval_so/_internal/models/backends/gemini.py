@@ -406,7 +406,8 @@ def completion_from_response(response: Any) -> Completion:
         if reason:
             message = getattr(feedback, "block_reason_message", None)
             detail = f": {message}" if message else ""
-            raise EmptyAnswer(reason, f"Gemini blocked the prompt (promptFeedback.blockReason{detail})")
+            what = f"Gemini blocked the prompt (promptFeedback.blockReason{detail})"
+            raise EmptyAnswer(reason, what, usage=usage, model=model)
         raise InvalidResponse(f"Gemini returned no candidates (response id {response.response_id!r})")
     candidate = candidates[0]
     finish = _name(candidate.finish_reason)
@@ -414,7 +415,7 @@ def completion_from_response(response: Any) -> Completion:
     parts = parts or []
     texts = [p.text for p in parts if isinstance(p.text, str) and not p.thought]
     if not texts:
-        raise EmptyAnswer(finish, _why_no_text(parts, finish, usage))
+        raise EmptyAnswer(finish, _why_no_text(parts, finish, usage), usage=usage, model=model)
     return Completion(text="".join(texts), usage=usage, finish_reason=finish, model=model)
 
 

@@ -118,15 +118,16 @@ class LlamaCppBackend(Backend):
             messages = [{"role": m.role, "content": m.content} for m in request.messages]
             response = self._llm.create_chat_completion(messages=messages, **kwargs)
             choice = response["choices"][0]
-            text = answer_text(choice["message"].get("content"), choice.get("finish_reason"))
+            content = choice["message"].get("content")
         else:
             response = self._llm.create_completion(prompt=request.prompt, **kwargs)
             choice = response["choices"][0]
-            text = answer_text(choice.get("text"), choice.get("finish_reason"))
+            content = choice.get("text")
+        usage, finish = parse_usage(response.get("usage")), choice.get("finish_reason")
         return Completion(
-            text=text,
-            usage=parse_usage(response.get("usage")),
-            finish_reason=choice.get("finish_reason"),
+            text=answer_text(content, finish, usage=usage, model=self.model_name),
+            usage=usage,
+            finish_reason=finish,
             model=self.model_name,
         )
 

@@ -8,7 +8,9 @@ One status/body classification and one reply reader serve both clients (aiohttp 
 * a body that is not JSON (an HTML error page from a proxy) -> :class:`InvalidResponse`;
 * ``choices: []`` or missing -> :class:`InvalidResponse`;
 * ``message.content`` a string -> the answer; a list of parts -> the text parts joined;
-  ``null`` (e.g. only tool calls) -> :class:`EmptyAnswer` with the ``finish_reason``;
+  ``null`` (only tool calls, a refusal, reasoning cut off by max_tokens) ->
+  :class:`EmptyAnswer` with the ``finish_reason`` and the reply's usage (the tokens were spent);
+* an ``error`` on the choice (a router's upstream failure) -> classified like an error body;
 * ``usage`` missing, ``null`` or malformed -> unknown usage (None), never 0.
 """
 
@@ -23,6 +25,7 @@ from ...common.errors import (
     InternalServerError,
     InvalidResponse,
 )
+from ...common.records import Usage
 from ..base import Completion, answer_text
 from ..retry import parse_retry_after
 from ..status import BY_STATUS, json_reply
@@ -55,24 +58,28 @@ def completion_from_json(data: Mapping[str, Any], status: int, headers: Any, *, 
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
         raise InvalidResponse(f"the server returned no choices (response id {data.get('id')!r})")
     choice = choices[0]
+    if choice.get("error"):  # a router's upstream provider failed (OpenRouter's choice.error)
+        raise _error_object(choice["error"], status, headers)
     finish = choice.get("finish_reason")
     finish = finish if isinstance(finish, str) else None
-    if chat:
-        message = choice.get("message")
-        content = message.get("content") if isinstance(message, Mapping) else None
-        text = _content_text(content, finish, message)
-    else:
-        text = answer_text(choice.get("text"), finish)
+    usage = parse_usage(data.get("usage"))
     model = data.get("model")
-    return Completion(
-        text=text,
-        usage=parse_usage(data.get("usage")),
-        finish_reason=finish,
-        model=model if isinstance(model, str) else None,
-    )
+    model = model if isinstance(model, str) else None
+    if chat:
+        text = _content_text(choice.get("message"), finish, usage, model)
+    else:
+        text = answer_text(choice.get("text"), finish, usage=usage, model=model)
+    return Completion(text=text, usage=usage, finish_reason=finish, model=model)
 
 
-def _content_text(content: Any, finish: str | None, message: Any) -> str:
+def _content_text(message: Any, finish: str | None, usage: Usage | None, model: str | None) -> str:
+    """The answer in ``message``; :class:`EmptyAnswer` saying why there is none, with the
+    reply's usage (the tokens were spent all the same)."""
+    content = message.get("content") if isinstance(message, Mapping) else None
+
+    def empty(what: str) -> EmptyAnswer:
+        return EmptyAnswer(finish, what, usage=usage, model=model)
+
     if isinstance(content, list):
         # Content parts: join the text ones ({"type": "text", "text": "..."}), skip the rest.
         texts = [
@@ -81,11 +88,17 @@ def _content_text(content: Any, finish: str | None, message: Any) -> str:
             if isinstance(part, Mapping) and part.get("type") in ("text", "output_text")
         ]
         if not texts:
-            raise EmptyAnswer(finish, "the model returned content parts but no text part")
+            raise empty("the model returned content parts but no text part")
         return "".join(t for t in texts if isinstance(t, str))
-    if content is None and isinstance(message, Mapping) and message.get("tool_calls"):
-        raise EmptyAnswer(finish, "the model answered with tool calls and no text")
-    return answer_text(content, finish)
+    if content is None and isinstance(message, Mapping):
+        refusal = message.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            raise empty(f"the model refused: {refusal[:300]!r}")
+        if message.get("tool_calls"):
+            raise empty("the model answered with tool calls and no text")
+        if finish == "length" and (message.get("reasoning_content") or message.get("reasoning")):
+            raise empty("the model spent max_tokens on reasoning and gave no text")
+    return answer_text(content, finish, usage=usage, model=model)
 
 
 def _error_object(error: Any, status: int, headers: Any) -> APIStatusError:
@@ -96,6 +109,8 @@ def _error_object(error: Any, status: int, headers: Any) -> APIStatusError:
     number = (
         code if isinstance(code, int) else int(code) if isinstance(code, str) and code.isdigit() else None
     )
+    if number is not None and not 100 <= number <= 599:
+        number = None  # a provider's own error code (e.g. "1301"), not an HTTP status
     if number is None:
         number = _BY_KIND.get(str(code)) or _BY_KIND.get(str(kind))
     message = error.get("message") or error
