@@ -65,6 +65,9 @@ class FakeConfig:
     content_parts: bool = False  # chat content as a list of parts: [{"type": "text", ...}, ...]
     gzip: bool = False  # gzip every completion body (Content-Encoding: gzip), asked or not
     drop_first: int = 0  # close the connection without any reply
+    cut_first: int = 0  # promise a Content-Length, send half the body, close the connection
+    redirect_status: int | None = None  # answer every completion with this 3xx ...
+    redirect_to: str = "/v1/elsewhere"  # ... and this Location
 
 
 class FakeState:
@@ -84,7 +87,7 @@ class FakeState:
         self.arrivals: list[tuple[float, str]] = []
         self.retried = 0  # requests the client marked as retries
         self.in_flight = self.max_in_flight = 0
-        self.served = {"hang": 0, "fail": 0, "malformed": 0, "drop": 0}
+        self.served = {"hang": 0, "fail": 0, "malformed": 0, "drop": 0, "cut": 0}
         self.ids = 0
 
     def configure(self, **changes: Any) -> None:
@@ -220,6 +223,10 @@ class FakeOpenAIApp:
             assert request.transport is not None
             request.transport.close()  # no status line, no body: the client sees a dropped connection
             raise ConnectionResetError("dropped on purpose")
+        if config.redirect_status is not None:
+            return web.Response(status=config.redirect_status, headers={"Location": config.redirect_to})
+        if state.take_fault("cut", config.cut_first):
+            return await self._cut_off(request, json.dumps(self._completion(body, chat=chat)).encode())
         if config.raw_reply is not None:
             return web.Response(text=config.raw_reply, content_type=config.raw_content_type)
         reply = self._completion(body, chat=chat)
@@ -229,6 +236,16 @@ class FakeOpenAIApp:
                 body=data, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
             )
         return web.json_response(reply)
+
+    async def _cut_off(self, request: web.Request, data: bytes) -> web.StreamResponse:
+        """Headers promising all of ``data``, half of it, then the connection closed."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(data)
+        await response.prepare(request)
+        await response.write(data[: len(data) // 2])
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     def _failure(self, config: FakeConfig, token: str) -> web.Response:
         status = config.fail_status

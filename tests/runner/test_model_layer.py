@@ -244,3 +244,33 @@ def test_attempts_count_every_request_on_the_wire(
     assert result.error is not None and result.error.type == "APIConnectionError"
     arrived = len(fake_openai.stats()["arrivals"])
     assert result.attempts == arrived == 3  # 1 + max_retries, nothing re-sent behind our back
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_a_redirect_is_not_followed_but_named(
+    client: str, status: int, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # Followed, a 307 put two POSTs on the wire for one attempt, and a loop ten per attempt.
+    fake_openai.configure(redirect_status=status, redirect_to="http://user:pw-9x@elsewhere.test/v1")
+    result = run_one(tmp_path, fake_openai, client, max_retries=2)
+    assert result.error is not None and result.error.status_code == status
+    assert "redirected the request to 'http://***@elsewhere.test/v1'" in result.error.message
+    assert "runner.base_url" in result.error.message and "pw-9x" not in result.error.message
+    requests = sum(fake_openai.stats()["requests"].values())
+    assert result.attempts == requests == 1  # not retried: a wrong base_url does not heal
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_reply_cut_off_mid_body_is_a_connection_error_and_retried(
+    client: str, fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    fake_openai.configure(cut_first=1)
+    result = run_one(tmp_path, fake_openai, client, max_retries=1)
+    assert result.ok and result.output == "echo: question 0" and result.attempts == 2
+    fake_openai.reset()
+    fake_openai.configure(cut_first=5)
+    (tmp_path / "again").mkdir()
+    failed = run_one(tmp_path / "again", fake_openai, client, max_retries=1)
+    assert failed.error is not None and failed.error.type == "APIConnectionError"
+    assert failed.attempts == 2 and failed.error.message != "Connection error. (Connection error.)"

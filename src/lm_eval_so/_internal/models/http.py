@@ -4,7 +4,8 @@ An HTTP client is not what this project exists for; aiohttp is a well-kept one a
 against the loopback server, costs about the same CPU per call as the hand-written HTTP/1.1
 client it replaced (see ``benchmarks/bench_runner.py``). What it brings: proxies from the
 environment (``HTTPS_PROXY``, ``NO_PROXY``…), gzip/deflate replies, chunked
-bodies, redirects, TLS with the system's certificate store.
+bodies, TLS with the system's certificate store. Redirects are not followed (a redirect is
+an error naming the new address; see ``status.status_error``).
 
 The proxy is decided once per client (as the SDK's httpx client also does), from the
 environment by aiohttp's own rule: ``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``, credentials
@@ -14,9 +15,11 @@ measured at about half our per-call CPU at C=128 (0.54 -> 0.28 ms, ``benchmarks/
 Our endpoint does not change, so neither does its proxy.
 
 One request written to the wire is one attempt: aiohttp re-sends nothing on its own for a
-POST, so the engine's ``attempts`` counts every request. Failures become the model-call error
-tree (``common.errors``): :class:`APITimeoutError` when no reply came in ``timeout_s``, and
-:class:`APIConnectionError` for a refused, reset or half-closed connection.
+POST, and follows no redirect here, so the engine's ``attempts`` counts every request.
+Failures become the model-call error tree (``common.errors``): :class:`APITimeoutError` when
+no reply came in ``timeout_s``, and :class:`APIConnectionError` for a refused, reset or
+half-closed connection, and for a reply cut off or garbled on the way (a body shorter than its
+``Content-Length``, a broken chunk, bad gzip): like a reset, it is retried.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import APIConnectionError, APITimeoutError, BackendError, InvalidResponse
+from ..common.errors import APIConnectionError, APITimeoutError, BackendError
 from ..common.redact import hide_userinfo
 
 if TYPE_CHECKING:
@@ -80,12 +83,13 @@ class JsonPoster:
                 headers=self.headers,
                 proxy=self.proxy,
                 proxy_headers=self._proxy_headers,
+                allow_redirects=False,  # each hop would be a request no attempt counted
             ) as response:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:  # aiohttp's ServerTimeoutError is one too
             raise APITimeoutError() from None
-        except aiohttp.ClientPayloadError as exc:  # a reply body that cannot be read or decoded
-            raise InvalidResponse(f"the reply's body could not be read: {exc}") from None
+        except aiohttp.ClientPayloadError as exc:  # the body was cut off or garbled on the way
+            raise APIConnectionError(f"Connection error. (the reply's body was cut off: {exc})") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError(f"Connection error. ({type(exc).__name__}: {exc})") from None
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..common.errors import (
+    APIConnectionError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -24,6 +25,7 @@ from ..common.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from ..common.redact import hide_userinfo
 from .retry import parse_retry_after
 
 SNIPPET = 200  # characters of a non-JSON body quoted in an error
@@ -40,7 +42,20 @@ BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def status_error(status: int, body: bytes | str, headers: Any) -> APIStatusError:
-    """The error for an HTTP error reply, named and worded as the official SDK names it."""
+    """The error for an HTTP error reply, named and worded as the official SDK names it.
+
+    A redirect (3xx) is an error too: no client here follows one, because every request
+    written is one attempt that ``max_retries`` and the budget count, and a POST redirected
+    to an address nobody configured is a wrong ``base_url``, not something to retry.
+    """
+    if 300 <= status < 400:
+        location = headers.get("location") if headers is not None else None
+        where = f" to {hide_userinfo(str(location))!r}" if location else ""
+        return APIStatusError(
+            f"Error code: {status} - the server redirected the request{where}; requests are not "
+            "re-sent to another address: set runner.base_url to the address that answers",
+            status,
+        )
     cls = InternalServerError if status >= 500 else BY_STATUS.get(status, APIStatusError)
     detail = _detail(body)
     return cls(f"Error code: {status} - {detail}", status, parse_retry_after(headers))
@@ -57,11 +72,11 @@ def _detail(body: bytes | str) -> Any:
 def json_reply(status: int, headers: Any, body: bytes) -> Mapping[str, Any]:
     """An HTTP reply's JSON object; the error an error status or a non-object body stands for.
 
-    The first step of every HTTP backend's reply reader: a status of 400 or more is its
+    The first step of every HTTP backend's reply reader: a status of 300 or more is its
     :func:`status_error`, a body that is not JSON or not a JSON object is :class:`InvalidResponse`
     quoting the start of it.
     """
-    if status >= 400:
+    if status >= 300:
         raise status_error(status, body, headers)
     try:
         data = json.loads(body)
@@ -73,3 +88,11 @@ def json_reply(status: int, headers: Any, body: bytes) -> Mapping[str, Any]:
             f"the server replied {status} with JSON that is not an object: {str(data)[:80]!r}"
         )
     return data
+
+
+def connection_error(exc: BaseException) -> APIConnectionError:
+    """An SDK's connection error worded with its cause: the SDKs say only "Connection error.",
+    which tells a refused connection from a reply cut off mid-body no better than nothing."""
+    cause = exc.__cause__ or exc.__context__
+    shown = cause if cause is not None else exc
+    return APIConnectionError(f"Connection error. ({type(shown).__name__}: {shown})")

@@ -59,7 +59,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...common.config import Pricing, RunnerConfig, base_url_problem
 from ...common.errors import (
-    APIConnectionError,
     APIStatusError,
     APITimeoutError,
     BackendError,
@@ -72,7 +71,7 @@ from ...common.records import Usage
 from ..base import Backend, BackendContext, Completion, Request
 from ..pricing import table_price
 from ..retry import parse_retry_after
-from ..status import BY_STATUS, json_reply, status_error
+from ..status import BY_STATUS, connection_error, json_reply, status_error
 from ..usage import parse_usage
 from .openai import _without_credentials, endpoint_identity
 
@@ -261,7 +260,7 @@ class AnthropicBackend(Backend):
         return claude_price(model)
 
     async def start(self) -> None:
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 
         secret, kind = credential(self.config)
         self._client = AsyncAnthropic(
@@ -271,6 +270,8 @@ class AnthropicBackend(Backend):
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
             default_headers={"anthropic-version": self.options.api_version},
+            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
+            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
         )
 
     async def complete(self, request: Request) -> Completion:
@@ -289,7 +290,7 @@ class AnthropicBackend(Backend):
         except anthropic.APITimeoutError:
             raise APITimeoutError() from None
         except anthropic.APIConnectionError as exc:
-            raise APIConnectionError(f"Connection error. ({exc})") from None
+            raise connection_error(exc) from None
         response = raw.http_response
         return completion_from_reply(response.status_code, response.headers, response.content)
 

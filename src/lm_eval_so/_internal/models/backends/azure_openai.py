@@ -51,11 +51,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.config import EnvName, Pricing, RunnerConfig, base_url_problem
-from ...common.errors import APIConnectionError, APITimeoutError, BackendError, ModelCallError
+from ...common.errors import APITimeoutError, BackendError, ModelCallError
 from ...common.redact import REDACTED
 from ..base import Backend, BackendContext, Completion, Request
 from ..pricing import lookup_price
-from ..status import status_error
+from ..status import connection_error, status_error
 from .openai import _SDK_KEYWORDS, _without_credentials, endpoint_identity
 from .openai_reply import completion_from_reply
 
@@ -225,7 +225,7 @@ class AzureOpenAIBackend(Backend):
         return None
 
     async def start(self) -> None:
-        from openai import AsyncAzureOpenAI
+        from openai import AsyncAzureOpenAI, DefaultAsyncHttpxClient
 
         secret, kind = credential(self.config)
         self._secret = secret if secret != KEYLESS_PLACEHOLDER else None
@@ -236,6 +236,8 @@ class AzureOpenAIBackend(Backend):
             azure_ad_token=secret if kind == "azure_ad_token" else None,
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
+            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
+            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
         )
 
     async def complete(self, request: Request) -> Completion:
@@ -255,7 +257,7 @@ class AzureOpenAIBackend(Backend):
         except openai.APITimeoutError:
             raise APITimeoutError() from None
         except openai.APIConnectionError as exc:
-            raise self._redacted(APIConnectionError(f"Connection error. ({exc})")) from None
+            raise self._redacted(connection_error(exc)) from None
         response = raw.http_response
         return completion_from_reply(response.status_code, response.headers, response.content, chat=chat)
 

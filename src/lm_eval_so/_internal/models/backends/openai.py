@@ -19,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict
 
 from ...common.config import RunnerConfig, base_url_problem
-from ...common.errors import APIConnectionError, APITimeoutError, BackendError
+from ...common.errors import APITimeoutError, BackendError
 from ..base import Backend, BackendContext, Completion, Request
 from ..http import JsonPoster, env_proxy
-from ..status import status_error
+from ..status import connection_error, status_error
 from .openai_reply import completion_from_reply
 
 if TYPE_CHECKING:
@@ -108,13 +108,15 @@ class OpenAIBackend(Backend):
             )
             await self._http.start()
             return
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
         self._client = AsyncOpenAI(
             api_key=api_key(self.config),
             base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
+            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
+            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
         )
 
     async def complete(self, request: Request) -> Completion:
@@ -154,7 +156,7 @@ class OpenAIBackend(Backend):
         except openai.APITimeoutError:
             raise APITimeoutError() from None
         except openai.APIConnectionError as exc:
-            raise APIConnectionError(f"Connection error. ({exc})") from None
+            raise connection_error(exc) from None
         response = raw.http_response
         return completion_from_reply(response.status_code, response.headers, response.content, chat=chat)
 
