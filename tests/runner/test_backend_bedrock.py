@@ -455,6 +455,7 @@ def test_a_hung_call_times_out(fake_bedrock: BedrockServerThread, tmp_path: Path
     config = bedrock_config(tmp_path, fake_bedrock, timeout_s=0.5, max_retries=0, concurrency=1)
     _, results = run(config, samples(2), tmp_path / "r.jsonl")
     assert [r.error.type if r.error else None for r in results] == ["APITimeoutError", None]
+    assert results[0].error is not None and "no reply within 0.5 s (timeout_s" in results[0].error.message
 
 
 def test_a_dead_endpoint_is_a_connection_error(tmp_path: Path) -> None:

@@ -259,3 +259,29 @@ def test_an_invalid_base_url_is_a_located_error_before_any_run(tmp_path: Path) -
         assert "api_key=secret" not in proc.stderr  # a key in the URL is never echoed
         assert "pw-secret" not in proc.stderr  # nor a password
         assert not (tmp_path / "ws" / "runs").exists()
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_a_key_that_no_header_can_carry_is_named_before_the_run(
+    fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # It failed every sample with "Forbidden control character" and no hint of the cause.
+    pipeline = write_pipeline(tmp_path, fake_runner(fake_openai.base_url, api_key_env="MY_KEY"), n=2)
+    env = {**cli_env(), "MY_KEY": "sk-first-line\nsk-second-line"}
+    proc = subprocess.run(cli_command("run", pipeline), capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "runner.api_key_env: the environment variable MY_KEY holds U+000A" in proc.stderr
+    assert "second-line" not in proc.stderr
+    assert fake_openai.stats()["requests"] == {} and not (tmp_path / "ws" / "runs").exists()
+
+
+def test_whitespace_around_a_key_is_not_part_of_it(fake_openai: ServerThread, tmp_path: Path) -> None:
+    # A trailing \r (a key file saved on Windows) or newline.
+    fake_openai.configure(required_key="sk-the-key-0123456789")
+    pipeline = write_pipeline(tmp_path, fake_runner(fake_openai.base_url, api_key_env="MY_KEY"), n=2)
+    env = {**cli_env(), "MY_KEY": "sk-the-key-0123456789\r\n"}
+    proc = subprocess.run(cli_command("run", pipeline), capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert all(r.ok for r in results_of(run_dir_of(proc)))

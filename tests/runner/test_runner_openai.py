@@ -147,6 +147,7 @@ def test_a_hung_call_times_out_into_an_error(fake_openai: ServerThread, tmp_path
     assert ids(results) == [("s0", 0), ("s1", 0), ("s2", 0)]
     [error] = [r.error for r in results if r.error]
     assert error.type == "APITimeoutError"
+    assert "no reply within 0.5 s (timeout_s" in error.message  # the limit hit, and where it is set
     assert stats.n_errors == 1
 
 

@@ -28,8 +28,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import APIConnectionError, APITimeoutError, BackendError
+from ..common.errors import APIConnectionError, BackendError
 from ..common.redact import hide_userinfo
+from .status import timed_out
 
 if TYPE_CHECKING:
     import aiohttp
@@ -87,7 +88,7 @@ class JsonPoster:
             ) as response:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:  # aiohttp's ServerTimeoutError is one too
-            raise APITimeoutError() from None
+            raise timed_out(self.timeout_s) from None
         except aiohttp.ClientPayloadError as exc:  # the body was cut off or garbled on the way
             raise APIConnectionError(f"Connection error. (the reply's body was cut off: {exc})") from None
         except (aiohttp.ClientError, OSError) as exc:

@@ -15,6 +15,7 @@ from typing import Any
 from ..common.errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -96,3 +97,9 @@ def connection_error(exc: BaseException) -> APIConnectionError:
     cause = exc.__cause__ or exc.__context__
     shown = cause if cause is not None else exc
     return APIConnectionError(f"Connection error. ({type(shown).__name__}: {shown})")
+
+
+def timed_out(seconds: float, detail: object = None) -> APITimeoutError:
+    """ "Request timed out" with the limit that was hit and where it is set."""
+    more = f"; {detail}" if detail else ""
+    return APITimeoutError(f"Request timed out: no reply within {seconds:g} s (timeout_s{more})")

@@ -60,7 +60,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...common.config import Pricing, RunnerConfig, base_url_problem
 from ...common.errors import (
     APIStatusError,
-    APITimeoutError,
     BackendError,
     EmptyAnswer,
     InternalServerError,
@@ -69,9 +68,10 @@ from ...common.errors import (
 )
 from ...common.records import Usage
 from ..base import Backend, BackendContext, Completion, Request
+from ..keys import secret_from
 from ..pricing import table_price
 from ..retry import parse_retry_after
-from ..status import BY_STATUS, connection_error, json_reply, status_error
+from ..status import BY_STATUS, connection_error, json_reply, status_error, timed_out
 from ..usage import parse_usage
 from .openai import _without_credentials, endpoint_identity
 
@@ -175,7 +175,7 @@ def credential(config: RunnerConfig) -> tuple[str, str]:
     else:
         names = KEY_VARIABLES
     for name in names:
-        value = os.environ.get(name)
+        value = secret_from(name)
         if value:
             return value, "auth_token" if name == "ANTHROPIC_AUTH_TOKEN" else "api_key"
     if len(names) == 1:
@@ -288,7 +288,7 @@ class AnthropicBackend(Backend):
                 error = NotFoundError(f"{error} (POST {url})", error.status_code, error.retry_after)
             raise error from None
         except anthropic.APITimeoutError:
-            raise APITimeoutError() from None
+            raise timed_out(self.config.timeout_s) from None
         except anthropic.APIConnectionError as exc:
             raise connection_error(exc) from None
         response = raw.http_response

@@ -51,11 +51,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.config import EnvName, Pricing, RunnerConfig, base_url_problem
-from ...common.errors import APITimeoutError, BackendError, ModelCallError
+from ...common.errors import BackendError, ModelCallError
 from ...common.redact import REDACTED
 from ..base import Backend, BackendContext, Completion, Request
+from ..keys import secret_from
 from ..pricing import lookup_price
-from ..status import connection_error, status_error
+from ..status import connection_error, status_error, timed_out
 from .openai import _SDK_KEYWORDS, _without_credentials, endpoint_identity
 from .openai_reply import completion_from_reply
 
@@ -113,7 +114,7 @@ def credential(config: RunnerConfig) -> tuple[str, str]:
                 "remove runner.api_key_env or runner.options.azure_ad_token_env"
             )
         name = options.azure_ad_token_env
-        token = os.environ.get(name)
+        token = secret_from(name, "runner.options.azure_ad_token_env")
         if not token:
             raise BackendError(
                 f"runner.options.azure_ad_token_env: the environment variable {name} is not set; "
@@ -124,7 +125,7 @@ def credential(config: RunnerConfig) -> tuple[str, str]:
     if key_chosen and config.api_key_env is None:
         return KEYLESS_PLACEHOLDER, "api_key"
     name = config.api_key_env if key_chosen and config.api_key_env else KEY_VARIABLE
-    key = os.environ.get(name)
+    key = secret_from(name)
     if not key:
         raise BackendError(
             f"runner.api_key_env: the environment variable {name} is not set; export your Azure "
@@ -255,7 +256,7 @@ class AzureOpenAIBackend(Backend):
             error = status_error(exc.status_code, exc.response.content, exc.response.headers)
             raise self._redacted(error) from None
         except openai.APITimeoutError:
-            raise APITimeoutError() from None
+            raise timed_out(self.config.timeout_s) from None
         except openai.APIConnectionError as exc:
             raise self._redacted(connection_error(exc)) from None
         response = raw.http_response

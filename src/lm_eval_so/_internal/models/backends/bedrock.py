@@ -57,7 +57,6 @@ from ...common.config import Pricing, RunnerConfig, base_url_problem
 from ...common.errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     BackendError,
     BadRequestError,
     EmptyAnswer,
@@ -65,7 +64,7 @@ from ...common.errors import (
 )
 from ...common.records import Message, Usage
 from ..base import Backend, BackendContext, Completion, Request
-from ..status import status_error
+from ..status import status_error, timed_out
 from ..usage import parse_usage
 from .openai import _without_credentials, endpoint_identity
 
@@ -533,7 +532,7 @@ class BedrockBackend(Backend):
         except exceptions.ClientError as exc:
             raise client_error(exc) from None
         except (exceptions.ReadTimeoutError, exceptions.ConnectTimeoutError) as exc:
-            raise APITimeoutError(f"Request timed out. ({exc})") from None
+            raise timed_out(self.config.timeout_s, exc) from None
         except (exceptions.ConnectionError, exceptions.HTTPClientError) as exc:
             raise APIConnectionError(f"Connection error. ({exc})") from None
         except exceptions.ParamValidationError as exc:

@@ -48,7 +48,6 @@ from ...common.config import GenerationParams, Pricing, RunnerConfig, base_url_p
 from ...common.errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AuthenticationError,
     BackendError,
     EmptyAnswer,
@@ -56,9 +55,10 @@ from ...common.errors import (
 )
 from ...common.records import Message, Usage
 from ..base import Backend, BackendContext, Completion, Request
+from ..keys import secret_from
 from ..pricing import table_price
 from ..retry import MAX_RETRY_AFTER_S
-from ..status import status_error
+from ..status import status_error, timed_out
 from ..usage import parse_usage
 from .openai import _without_credentials, endpoint_identity
 
@@ -226,7 +226,7 @@ class GeminiBackend(Backend):
                 model=self.config.model, contents=contents, config=config
             )
         except Exception as exc:
-            raise call_error(exc) from None
+            raise call_error(exc, self.config.timeout_s) from None
         return completion_from_response(response)
 
     def _request_parts(self, request: Request) -> tuple[list[types.Content], types.GenerateContentConfig]:
@@ -318,7 +318,7 @@ def api_key(config: RunnerConfig) -> str:
         name = config.api_key_env
         if name is None:
             return KEYLESS_PLACEHOLDER
-        value = os.environ.get(name, "").strip()
+        value = secret_from(name)
         if not value:
             raise BackendError(
                 f"runner.api_key_env: the environment variable {name} is not set; export your "
@@ -326,9 +326,9 @@ def api_key(config: RunnerConfig) -> str:
             )
         return value
     for name in KEY_VARIABLES:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
+        found = secret_from(name)
+        if found:
+            return found
     raise BackendError(
         "runner.api_key_env: neither GEMINI_API_KEY nor GOOGLE_API_KEY is set; export your Gemini "
         "API key as GEMINI_API_KEY (GOOGLE_API_KEY wins when both are set, as in the google-genai "
@@ -471,7 +471,7 @@ def _name(value: Any) -> str | None:
 # --------------------------------------------------------------------------- errors
 
 
-def call_error(exc: Exception) -> Exception:
+def call_error(exc: Exception, timeout_s: float) -> Exception:
     """The SDK's (or its transport's) exception -> the model-call error of the one tree."""
     import aiohttp
     import pydantic
@@ -481,7 +481,7 @@ def call_error(exc: Exception) -> Exception:
     if isinstance(exc, errors.APIError):
         return api_status_error(exc)
     if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors too
-        return APITimeoutError()
+        return timed_out(timeout_s)
     if isinstance(exc, (aiohttp.ClientError, ConnectionError, auth_exceptions.TransportError)):
         return APIConnectionError(f"Connection error. ({type(exc).__name__}: {exc})")
     if isinstance(exc, auth_exceptions.RefreshError):
@@ -493,7 +493,7 @@ def call_error(exc: Exception) -> Exception:
     except ImportError:  # pragma: no cover - httpx is a dependency of google-genai
         return exc
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError()
+        return timed_out(timeout_s)
     if isinstance(exc, httpx.TransportError):
         return APIConnectionError(f"Connection error. ({type(exc).__name__}: {exc})")
     return exc

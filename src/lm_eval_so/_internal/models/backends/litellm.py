@@ -75,6 +75,7 @@ from ...common.errors import (
 from ...common.redact import REDACTED
 from ..base import Backend, BackendContext, Completion, NoOptions, Request
 from ..call import with_deadline
+from ..keys import secret_from
 from ..status import status_error
 from .openai import _without_credentials, endpoint_identity
 from .openai_reply import completion_from_json
@@ -146,7 +147,7 @@ def api_key(config: RunnerConfig) -> str | None:
         return None
     if config.api_key_env is None:
         return KEYLESS_PLACEHOLDER
-    value = os.environ.get(config.api_key_env)
+    value = secret_from(config.api_key_env)
     if not value:
         raise BackendError(
             f"runner.api_key_env: the environment variable {config.api_key_env} is not set; "

@@ -19,10 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict
 
 from ...common.config import RunnerConfig, base_url_problem
-from ...common.errors import APITimeoutError, BackendError
+from ...common.errors import BackendError
 from ..base import Backend, BackendContext, Completion, Request
 from ..http import JsonPoster, env_proxy
-from ..status import connection_error, status_error
+from ..keys import secret_from
+from ..status import connection_error, status_error, timed_out
 from .openai_reply import completion_from_reply
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def api_key(config: RunnerConfig) -> str:
     name = config.api_key_env
     if name is None:
         return KEYLESS_PLACEHOLDER
-    value = os.environ.get(name)
+    value = secret_from(name)
     if not value:
         raise BackendError(
             f"runner.api_key_env: the environment variable {name} is not set; export your API "
@@ -154,7 +155,7 @@ class OpenAIBackend(Backend):
         except openai.APIStatusError as exc:  # the same classification as the aiohttp path
             raise status_error(exc.status_code, exc.response.content, exc.response.headers) from None
         except openai.APITimeoutError:
-            raise APITimeoutError() from None
+            raise timed_out(self.config.timeout_s) from None
         except openai.APIConnectionError as exc:
             raise connection_error(exc) from None
         response = raw.http_response
