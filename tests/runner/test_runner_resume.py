@@ -213,3 +213,34 @@ def test_ctrl_c_marks_the_run_interrupted_and_it_resumes(
 
     assert resumed.returncode == 0, resumed.stderr
     assert pairs(results_of(run_dir)) == sorted((f"s{i}", 0) for i in range(N))
+
+
+def test_ctrl_c_while_the_judge_waits_stops_at_once_and_the_run_resumes(
+    fake_openai: ServerThread, tmp_path: Path
+) -> None:
+    # Scoring ran inside asyncio.run, whose SIGINT handler only cancels the main task: with the
+    # judge waiting on a server that hangs, Ctrl-C was ignored until every retry timed out.
+    from fake_openai.server import FakeConfig, serve_in_thread
+
+    with serve_in_thread(FakeConfig(hang_first=100, hang_s=120)) as judge:
+        pipeline = write_pipeline(tmp_path, fake_runner(fake_openai.base_url), n=2)
+        pipeline.write_text(
+            pipeline.read_text()
+            + "    - type: llm_judge\n      rubric: is it right\n      judge:\n        backend: openai\n"
+            f"        model: gpt-4o-mini\n        base_url: {judge.base_url}\n        timeout_s: 120\n"
+        )
+        proc = subprocess.Popen(
+            cli_command("run", pipeline), env=cli_env(), cwd=tmp_path, stdout=-1, stderr=-1, text=True
+        )
+        deadline = time.monotonic() + 60
+        while not judge.stats()["arrivals"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        asked = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - asked
+
+    assert proc.returncode == 130, stderr
+    assert stopped_after < 10 and "interrupted" in stderr and "Traceback" not in stderr
+    [run_dir] = (tmp_path / "ws" / "runs").iterdir()
+    assert not (run_dir / "summary.json").exists()  # nothing half-scored is presented as a result

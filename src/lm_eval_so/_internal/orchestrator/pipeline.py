@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, overload
 
@@ -161,7 +163,8 @@ async def run_one_async(
         return PipelineResult(
             cfg.name, cfg.config_hash(), False, run_dir=outcome.run.path, dataset_path=dataset.path
         )
-    summary = evaluate_run(cfg, outcome.run, dataset.path, run_id=outcome.run.run_id)
+    with _interruptible():
+        summary = evaluate_run(cfg, outcome.run, dataset.path, run_id=outcome.run.run_id)
     return PipelineResult(
         cfg.name,
         cfg.config_hash(),
@@ -170,6 +173,29 @@ async def run_one_async(
         dataset_path=dataset.path,
         summary=summary,
     )
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt at once while the body, synchronous code, runs.
+
+    Scoring is synchronous and runs inside ``asyncio.run``, whose SIGINT handler only cancels
+    the main task: a cancellation the loop sees once scoring returns. With a judge waiting on a
+    server that hangs, Ctrl-C was ignored until every retry had timed out. Only asyncio's own
+    handler is swapped (in the main thread): a host application's handler is left alone.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main else None
+    owner = getattr(getattr(previous, "func", None), "__self__", None)
+    runner = getattr(asyncio, "Runner", None)  # 3.11+; before, asyncio.run left SIGINT alone
+    if runner is None or not isinstance(owner, runner):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @overload
