@@ -7,6 +7,7 @@ python backend and asserts the value a user would read.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
@@ -124,6 +125,10 @@ def test_no_gates_and_every_call_failed_is_not_a_pass(fake_openai: ServerThread,
     proc = cli("run", pipeline, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "PASSED" not in proc.stderr and "FAIL  ran_without_errors: 3 of 3 calls failed" in proc.stderr
+    # The user sees which sample failed and why without opening results.jsonl.
+    # (Results are written as calls finish: any of the three may be the first.)
+    first = r"the first: sample 's[012]' \(repeat 0\): BadRequestError: Error code: 400"
+    assert re.search(first, proc.stderr), proc.stderr
     summary = summary_of(run_dir_of(proc))
     assert summary["passed"] is False
     assert [g["name"] for g in summary["thresholds"]] == ["ran_without_errors"]  # type: ignore[union-attr]

@@ -309,6 +309,7 @@ def _summary(
         latency_p95_ms=latency.p95,
         model=model,
         n_usage_unknown=tally.calls.n_usage_unknown,
+        first_error=tally.first_error,
     )
     outcomes = check_gates(config.evaluator, metrics, figures) or [ran_without_errors(figures)]
     return Summary(
@@ -346,7 +347,7 @@ def ran_without_errors(run: RunFigures) -> ThresholdOutcome:
             update={"value": None, "passed": False, "status": "failed", "reason": "no results"}
         )
     if run.n_errors:
-        reason = f"{run.n_errors} of {run.n_results} calls failed (without gates, every call must succeed)"
+        reason = f"{run.failed_calls()} (without gates, every call must succeed)"
         return outcome.model_copy(update={"passed": False, "status": "failed", "reason": reason})
     return outcome
 

@@ -22,6 +22,8 @@ class RunTally:
     latencies: array[float] = field(default_factory=lambda: array("d"))  # successful calls only
     max_repeat: int = 0
     first_model: str | None = None
+    #: The first failed call, as a gate's reason names it: "sample 's3' (repeat 0): Type: message".
+    first_error: str | None = None
 
     @classmethod
     def for_metrics(cls, keys: Iterable[str]) -> RunTally:
@@ -43,6 +45,11 @@ class RunTally:
         self.max_repeat = max(self.max_repeat, result.repeat)
         self.first_model = self.first_model or result.model
         failed = result.error is not None
+        if result.error is not None and self.first_error is None:
+            error = result.error
+            message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+            where = f"sample {result.sample_id!r} (repeat {result.repeat})"
+            self.first_error = f"{where}: {error.type}: {message}"
         for record in records:
             self.scores[record.metric].append(record.score)
             failed = failed or record.passed is False

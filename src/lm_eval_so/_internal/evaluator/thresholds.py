@@ -37,6 +37,12 @@ class RunFigures:
     latency_p95_ms: float
     model: str | None = None
     n_usage_unknown: int = 0  # results whose server reported no token usage
+    first_error: str | None = None  # the first failed call: its sample and cause
+
+    def failed_calls(self) -> str:
+        """``"2 of 5 calls failed; the first: sample 's3' (repeat 0): Type: message"``."""
+        first = f"; the first: {self.first_error}" if self.first_error else ""
+        return f"{self.n_errors} of {self.n_results} calls failed{first}"
 
     @property
     def n_ok(self) -> int:
@@ -151,7 +157,7 @@ def limit_outcome(name: str, limit: Limit, run: RunFigures) -> ThresholdOutcome:
     if value > limit.max + _TOLERANCE:
         reason = f"{name} {value:.4g} is above the limit {limit.max:g}"
         if name == "error_rate":
-            reason += f" ({run.n_errors} of {run.n_results} calls failed)"
+            reason += f" ({run.failed_calls()})"
         return outcome.model_copy(update={"reason": reason})
     return outcome.model_copy(update={"passed": True, "status": "passed"})
 
