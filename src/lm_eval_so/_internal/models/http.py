@@ -28,12 +28,18 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import APIConnectionError, BackendError
+from ..common.errors import APIConnectionError, BackendError, InvalidResponse
 from ..common.redact import hide_userinfo
 from .status import timed_out
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+#: The largest reply body read, in bytes (after decompression). A completion is text: a
+#: million tokens is a few MB. A server sending more (a misrouted download, a runaway stream)
+#: would otherwise be held whole in memory and stored whole in results.jsonl.
+MAX_REPLY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class JsonPoster:
                 proxy_headers=self._proxy_headers,
                 allow_redirects=False,  # each hop would be a request no attempt counted
             ) as response:
-                return Reply(response.status, response.headers, await response.read())
+                return Reply(response.status, response.headers, await _bounded_body(response))
         except asyncio.TimeoutError:  # aiohttp's ServerTimeoutError is one too
             raise timed_out(self.timeout_s) from None
         except aiohttp.ClientPayloadError as exc:  # the body was cut off or garbled on the way
@@ -98,6 +104,30 @@ class JsonPoster:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def _bounded_body(response: aiohttp.ClientResponse) -> bytes:
+    """The reply's body, or :class:`InvalidResponse` once it passes :data:`MAX_REPLY_BYTES`."""
+    length = response.content_length
+    if length is not None and not response.headers.get("Content-Encoding"):
+        if length > MAX_REPLY_BYTES:
+            raise _too_large(f"{length:,} bytes announced")
+        return await response.read()  # the common case: a known, small length, read at once
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise _too_large("more than that sent")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(what: str) -> InvalidResponse:
+    mib, rest = divmod(MAX_REPLY_BYTES, 1024 * 1024)
+    limit = f"{mib} MiB" if mib and not rest else f"{MAX_REPLY_BYTES:,} bytes"
+    return InvalidResponse(
+        f"the reply's body is larger than {limit} ({what}): not a completion; it was not read"
+    )
 
 
 def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
