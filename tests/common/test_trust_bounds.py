@@ -263,3 +263,11 @@ def test_nan_never_reaches_a_gate() -> None:
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(ValueError, match="finite"):
             Threshold(min=bad)
+
+
+def test_a_cost_too_small_for_four_decimals_never_reads_as_free() -> None:
+    from lm_eval_so._internal.common.text import usd
+
+    assert usd(0.00002) == "<$0.0001"  # "$0.0000" would look free
+    assert usd(0.0) == "$0.0000" and usd(0.01234) == "$0.0123" and usd(0.00005) == "$0.0001"
+    assert usd(None) == "unknown" and usd(None, "unknown (no price)") == "unknown (no price)"

@@ -40,6 +40,7 @@ from .common.cli_support import (
     stdout_gone,
 )
 from .common.errors import ConfigError
+from .common.text import usd
 
 if TYPE_CHECKING:
     from .orchestrator import ExperimentResult, PipelineResult
@@ -196,7 +197,7 @@ def render_grid(result: ExperimentResult) -> str:
     """A dry run of a matrix: one line per cell with its requests, estimated cost and readiness."""
     rows = [("cell", "backend", "model", "requests", "est. cost", "credentials")]
     for name, plan in result.plans.items():
-        cost = "unknown" if plan.est_cost_usd is None else f"${plan.est_cost_usd:.4f}"
+        cost = usd(plan.est_cost_usd)
         label = f"{name} (baseline)" if name == result.baseline else name
         rows.append(
             (label, plan.backend, plan.model or "(default)", str(plan.n_requests), cost, plan.credentials)

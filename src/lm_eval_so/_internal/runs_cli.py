@@ -38,6 +38,7 @@ from .common.cli_support import EXIT_OK, EXIT_USAGE, info, positive_int, standal
 from .common.errors import ArtifactError, ConfigError
 from .common.refs import DEFAULT_WORKSPACE, is_short_ref, parse_latest, pick, resolve_run
 from .common.refs import HELP as REF_HELP
+from .common.text import usd
 from .common.workspace import RUN_LOCK, RunDir, Workspace, run_lock
 
 _AGE = re.compile(r"^(\d+)\s*([mhdw])$")
@@ -228,8 +229,7 @@ def gates_text(run: RunInfo) -> str:
 def cost_text(run: RunInfo) -> str:
     if run.summary is None:
         return "-"
-    cost = run.summary.cost_usd
-    return "unknown" if cost is None else f"${cost:.4f}"
+    return usd(run.summary.cost_usd)
 
 
 def cache_text(run: RunInfo) -> str:

@@ -27,3 +27,16 @@ def nfc(text: str) -> str:
     NFC never changes meaning; the compatibility forms (NFKC) do, so those are opt-in.
     """
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def usd(value: float | None, unknown: str = "unknown") -> str:
+    """A cost in US dollars for people: ``$0.0123``; ``unknown`` when it cannot be known.
+
+    Four decimals, except that a cost above zero which would round to ``$0.0000`` reads
+    ``<$0.0001``: written as ``$0.0000`` it would look free. ``$0.0000`` is only ever zero.
+    """
+    if value is None:
+        return unknown
+    if value > 0 and round(value, 4) == 0:
+        return "<$0.0001"
+    return f"${value:.4f}"

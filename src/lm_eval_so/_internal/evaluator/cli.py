@@ -21,6 +21,7 @@ from ..common.provenance import load_run_config
 from ..common.records import RunManifest, Summary
 from ..common.refs import HELP as REF_HELP
 from ..common.refs import resolve_run
+from ..common.text import usd
 from ..common.workspace import RunDir, read_model
 from .evaluate import evaluate_run, is_scored
 from .reports.wording import cache_phrase, cost_phrase, tokens_phrase
@@ -103,7 +104,7 @@ def format_summary(summary: Summary) -> str:
         f"latency p50 {summary.latency_ms.p50:.0f} ms p95 {summary.latency_ms.p95:.0f} ms"
     )
     if summary.judge_calls:
-        judge = "unknown" if summary.judge_cost_usd is None else f"${summary.judge_cost_usd:.4f}"
+        judge = usd(summary.judge_cost_usd)
         lines.append(f"judge: {summary.judge_calls} calls, cost {judge} (not included above)")
     for outcome in summary.thresholds:
         mark = "PASS" if outcome.passed else "FAIL"

@@ -6,6 +6,7 @@ import dataclasses
 import html
 from typing import Any
 
+from ..common.text import usd
 from .compare import Comparison, Flip, MetricDelta
 from .reports.base import printable
 from .reports.html_report import CLIP_MARKER
@@ -57,15 +58,12 @@ def _delta_row(m: MetricDelta, name: str | None = None) -> list[str]:
 
 
 def _run_rows(c: Comparison) -> list[list[str]]:
-    def cost(v: float | None) -> str:
-        return "unknown" if v is None else f"${v:.4f}"
-
     delta = c.cost_delta_usd
     return [
         ["run", c.a.run_id, c.b.run_id, ""],
         ["model", c.a.model or "-", c.b.model or "-", ""],
         ["errors", f"{c.a.n_errors}/{c.a.n_results}", f"{c.b.n_errors}/{c.b.n_results}", ""],
-        ["cost", cost(c.a.cost_usd), cost(c.b.cost_usd), "-" if delta is None else f"{delta:+.4f}"],
+        ["cost", usd(c.a.cost_usd), usd(c.b.cost_usd), "-" if delta is None else f"{delta:+.4f}"],
         ["latency p50 (ms)", f"{c.a.latency_p50_ms:,.0f}", f"{c.b.latency_p50_ms:,.0f}",
          f"{c.b.latency_p50_ms - c.a.latency_p50_ms:+,.0f}"],
         ["latency p95 (ms)", f"{c.a.latency_p95_ms:,.0f}", f"{c.b.latency_p95_ms:,.0f}",

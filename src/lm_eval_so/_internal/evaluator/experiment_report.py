@@ -12,6 +12,7 @@ import html
 from typing import Any
 
 from ..common.records import ThresholdOutcome
+from ..common.text import usd
 from .experiment import CellDelta, ExperimentComparison
 from .reports.json_report import dumps
 from .reports.markdown_report import cell, code
@@ -30,10 +31,6 @@ def _entry(c: ExperimentComparison, name: str, metric: str) -> str:
     p = "-" if delta.p_adjusted is None else f"{delta.p_adjusted:.3g}"
     mark = _MARK.get(delta.verdict, "")
     return f"{text} · Δ {d.delta:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}] p_adj {p} {mark}".rstrip()
-
-
-def _usd(value: Any) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 def _headline(c: ExperimentComparison, gate: ThresholdOutcome | None, name: Any = str) -> list[str]:
@@ -67,7 +64,7 @@ def to_markdown(c: ExperimentComparison, gate: ThresholdOutcome | None, facts: F
         errors = f"{f.get('n_errors', 0)}/{f.get('n_results', 0)}"
         p95 = f.get("latency_p95_ms")
         latency = "-" if p95 is None else f"{p95:,.0f} ms"
-        lines.append(f"| {cell(name)} | {entries} | {_usd(f.get('cost_usd'))} | {latency} | {errors} |")
+        lines.append(f"| {cell(name)} | {entries} | {usd(f.get('cost_usd'))} | {latency} | {errors} |")
     lines += [
         "",
         "Runs: "
@@ -149,7 +146,7 @@ def to_html(c: ExperimentComparison, gate: ThresholdOutcome | None, facts: Facts
             tds.append(f'<td class="{css}">{e(_entry(c, name, metric))}</td>')
         p95 = f.get("latency_p95_ms")
         rows.append(
-            f'<tr data-cell="{e(name)}"><th>{e(name)}</th>{"".join(tds)}<td>{e(_usd(f.get("cost_usd")))}</td>'
+            f'<tr data-cell="{e(name)}"><th>{e(name)}</th>{"".join(tds)}<td>{e(usd(f.get("cost_usd")))}</td>'
             f"<td>{'-' if p95 is None else f'{p95:,.0f} ms'}</td>"
             f"<td>{f.get('n_errors', 0)}/{f.get('n_results', 0)}</td></tr>"
         )

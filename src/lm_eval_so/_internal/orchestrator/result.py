@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..common.records import DatasetSample, MetricSummary, RunResult, ScoreRecord, Summary, ThresholdOutcome
+from ..common.text import usd
 from ..common.workspace import RunDir, iter_jsonl
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class Plan:
 
     def _estimate(self) -> str:
         tokens = self.est_prompt_tokens + self.est_completion_tokens
-        cost = "unknown (no price known)" if self.est_cost_usd is None else f"${self.est_cost_usd:.4f}"
+        cost = usd(self.est_cost_usd, "unknown (no price known)")
         text = (
             f"~{tokens} tokens ({self.est_prompt_tokens} prompt + {self.est_completion_tokens} "
             f"completion), cost {cost}"

@@ -13,6 +13,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..common.text import usd
 from .keys import PREFIX
 
 #: Outcome word -> (HTML class, colour).
@@ -176,7 +177,7 @@ def _cost(value: Any) -> str:
         return "-"
     if value == "unknown":
         return "unknown"
-    return f"${float(value):.4f}"
+    return usd(float(value))
 
 
 def _counted(row: Row) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..common.cli_support import EXIT_OK, info, standalone_main
 from ..common.config import load_config
+from ..common.text import usd
 from ..common.workspace import Workspace
 from .engine import RunnerStats
 from .progress import Progress
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def summary_line(stats: RunnerStats) -> str:
-    cost = "unknown" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
+    cost = usd(stats.cost_usd)
     usage = stats.usage
     unknown = f", usage unknown for {stats.n_usage_unknown}" if stats.n_usage_unknown else ""
     return (

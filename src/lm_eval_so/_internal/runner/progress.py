@@ -14,6 +14,7 @@ import time
 from typing import TextIO
 
 from ..common.records import RunResult
+from ..common.text import usd
 from ..models.pricing import add_cost
 from .engine import OnResult
 
@@ -67,7 +68,7 @@ class Progress:
         rate = (self.done - self.start_done) / elapsed
         left = max(self.total - self.done, 0)
         eta = f"{left / rate:.0f}s" if rate > 0 else "?"
-        cost = "unknown" if self.cost is None else f"${self.cost:.4f}"
+        cost = usd(self.cost)
         fraction = min(self.done / self.total, 1.0) if self.total else 0.0
         filled = int(fraction * BAR_WIDTH)
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)

@@ -33,6 +33,7 @@ from ... import __version__
 from ..common.catalog import Catalog, RunInfo, newest_first
 from ..common.errors import ArtifactError, LmEvalError
 from ..common.records import DatasetSample, RunManifest
+from ..common.text import usd
 from ..common.workspace import RunDir, Workspace, iter_jsonl, read_model
 from ..evaluator.reports.base import printable
 from ..evaluator.reports.html_report import script_safe
@@ -108,10 +109,6 @@ def num(value: float | None, places: int = 3) -> str:
     if value is None:
         return "-"
     return f"{value:.{places}f}" if math.isfinite(value) else "nan"
-
-
-def usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
 
 
 def clip(text: str | None, limit: int = CLIP) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...common.records import MetricSummary, Summary, ThresholdOutcome
+from ...common.text import usd
 from ...common.workspace import atomic_writer
 from .base import ReportData, Reporter, SampleRow, SampleRows, printable
 from .charts import Histogram, histogram
@@ -366,11 +367,7 @@ def _run_stats(summary: Summary) -> list[tuple[str, str]]:
         ("latency mean / max", f"{latency.mean:,.0f} ms / {latency.max:,.0f} ms"),
     ]
     if summary.judge_calls:
-        judge = (
-            "unknown (set judge.pricing)"
-            if summary.judge_cost_usd is None
-            else f"${summary.judge_cost_usd:.4f}"
-        )
+        judge = usd(summary.judge_cost_usd, "unknown (set judge.pricing)")
         stats.append(("judge calls / cost", f"{summary.judge_calls:,} / {judge}"))
     return stats
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from ...common.records import MetricSummary, Summary, ThresholdOutcome
+from ...common.text import usd
 from ...common.workspace import atomic_write_text
 from .base import ReportData, Reporter, SampleRow, SampleRows, printable
-from .wording import cache_phrase, cost_phrase, tokens_phrase, usd
+from .wording import cache_phrase, cost_phrase, tokens_phrase
 
 FAILING_SHOWN = 10
 _STATUS = {"passed": "✅ pass", "failed": "❌ fail", "inconclusive": "⚠️ inconclusive"}

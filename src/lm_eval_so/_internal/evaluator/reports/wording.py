@@ -6,11 +6,7 @@ Unknown is said as "unknown", never as $0; replayed results are always counted a
 from __future__ import annotations
 
 from ...common.records import Summary
-
-
-def usd(value: float | None) -> str:
-    """``$0.0123``, or ``unknown`` for a cost that cannot be known."""
-    return "unknown" if value is None else f"${value:.4f}"
+from ...common.text import usd
 
 
 def cache_phrase(summary: Summary) -> str:
