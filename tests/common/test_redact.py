@@ -29,15 +29,32 @@ def test_short_values_are_not_secrets() -> None:
     assert Redactor(["abc"]).text("abc abc") == "abc abc"
 
 
-def test_environment_secrets_are_the_secret_looking_and_the_named_variables(
+def test_environment_secrets_are_the_named_and_the_credential_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
-    monkeypatch.setenv("MY_GRADER", "grader-key-value")
-    monkeypatch.setenv("GREETING", "hello world value")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value-0123")
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnop")
+    monkeypatch.setenv("MY_GRADER", "grader")  # named by a pipeline: a secret whatever it holds
     found = environment_secrets(["MY_GRADER", None])
-    assert {"aws-secret-value", "grader-key-value"} <= found
-    assert "hello world value" not in found
+    assert {"aws-secret-value-0123", "hf_abcdefghijklmnop", "grader"} <= found
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KEYBOARD_LAYOUT", "us-international"),  # KEY only inside a word
+        ("AUTHOR_NAME", "Alice Smith-Jones"),
+        ("TOKENIZERS_PARALLELISM", "false-but-long"),
+        ("API_KEY_HINT", "see the wiki page"),  # a credential's name, but not a credential's value
+        ("SHORT_TOKEN", "abc123"),
+    ],
+)
+def test_ordinary_values_of_the_environment_are_not_secrets(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What is redacted is cut from the model's answers too: "Alice Smith-Jones" must survive.
+    monkeypatch.setenv(name, value)
+    assert value not in environment_secrets()
 
 
 @pytest.mark.parametrize(

@@ -37,18 +37,35 @@ def forms(secret: str) -> set[str]:
     }
 
 
+#: A credential variable of the environment, by the words of its name: OPENAI_API_KEY,
+#: AWS_SECRET_ACCESS_KEY, HF_TOKEN, DB_PASSWORD. Whole words only, unlike SECRET_NAME:
+#: KEYBOARD_LAYOUT, AUTHOR_NAME or TOKENIZERS_PARALLELISM are not credentials.
+_CREDENTIAL_WORDS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS"})
+#: Found by name alone, a value must also look like a credential: long, one word.
+_MIN_FOUND = 12
+
+
 def environment_secrets(names: Iterable[str | None] = ()) -> set[str]:
-    """Values of the environment's secret-looking variables, and of the variables ``names``.
+    """Values of the variables ``names``, and of the environment's credential variables.
 
     ``names`` are the key variables a pipeline configures (``runner.api_key_env``, a judge's
-    ``api_key_env``), whatever they are called.
+    ``api_key_env``), whatever they are called: their values are secrets whatever they hold.
+    Other variables count when a word of their name says credential (see
+    ``_CREDENTIAL_WORDS``) and their value looks like one (at least 12 characters, no
+    whitespace): what is redacted is also cut from the model's answers before scoring, so
+    an ordinary value must not be taken for a secret.
     """
     wanted = {name for name in names if name}
     return {
         value
         for name, value in os.environ.items()
-        if len(value) >= MIN_SECRET and (name in wanted or SECRET_NAME.search(name))
+        if (name in wanted and len(value) >= MIN_SECRET) or _credential(name, value)
     }
+
+
+def _credential(name: str, value: str) -> bool:
+    named = not _CREDENTIAL_WORDS.isdisjoint(name.upper().split("_"))
+    return named and len(value) >= _MIN_FOUND and not any(c.isspace() for c in value)
 
 
 def hide_userinfo(url: str) -> str:
