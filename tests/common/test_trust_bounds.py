@@ -266,8 +266,10 @@ def test_nan_never_reaches_a_gate() -> None:
 
 
 def test_a_cost_too_small_for_four_decimals_never_reads_as_free() -> None:
-    from lm_eval_so._internal.common.text import usd
+    from lm_eval_so._internal.common.text import usd, usd_delta
 
-    assert usd(0.00002) == "<$0.0001"  # "$0.0000" would look free
+    assert usd(0.0000021) == "$0.0000021"  # "$0.0000" would look free
+    assert usd(0.00002) == "$0.000020" and usd(0.00004999) == "$0.000050"
     assert usd(0.0) == "$0.0000" and usd(0.01234) == "$0.0123" and usd(0.00005) == "$0.0001"
+    assert usd_delta(-0.0000021) == "-$0.0000021" and usd_delta(0.0012) == "+$0.0012"
     assert usd(None) == "unknown" and usd(None, "unknown (no price)") == "unknown (no price)"

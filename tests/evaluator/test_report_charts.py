@@ -41,5 +41,5 @@ def test_report_has_a_chart_per_metric_and_sortable_columns(tmp_path: Path) -> N
     assert "<title>pass: 1</title>" in page and "<title>fail: 2</title>" in page
     for column in ("id", "exact_match", "f1", "latency", "cost"):
         assert f'data-col="{column}"' in page
-    assert 'data-value="30.0"' in page and "$0.00100" in page
+    assert 'data-value="30.0"' in page and "$0.0010" in page and "$0.00100" not in page
     assert page.index("<td>c</td>") < page.index("<td>a</td>")  # failing first

@@ -108,3 +108,17 @@ def test_check_gates_follows_the_config_and_names_match_pipeline_gates(tmp_path:
     assert all_passed(outcomes)
     assert not all_passed([*outcomes, limit_outcome("cost_usd", Limit(max=0), figures())])
     assert all_passed([])
+
+
+def test_the_first_failed_call_is_named_on_one_line() -> None:
+    from lm_eval_so._internal.common.records import ErrorInfo, RunResult
+    from lm_eval_so._internal.evaluator.tally import RunTally
+
+    page = "Error code: 502 - <html>\n  <head><title>502 Bad Gateway</title></head>\n" + "x" * 400
+    tally = RunTally.for_metrics([])
+    tally.add(RunResult(sample_id="ok", output="fine"), [])
+    failed = ErrorInfo(type="InternalServerError", message=page)
+    tally.add(RunResult(sample_id="s7", repeat=2, error=failed), [])
+    reason = figures(n_errors=1, error_rate=0.5, first_error=tally.first_error).failed_calls()
+    assert reason.startswith("1 of 10 calls failed; the first: sample 's7' (repeat 2): InternalServerError: ")
+    assert "\n" not in reason and "<html> <head><title>502" in reason and reason.endswith("…")

@@ -276,9 +276,13 @@ def test_a_reply_cut_off_mid_body_is_a_connection_error_and_retried(
     assert failed.attempts == 2 and failed.error.message != "Connection error. (Connection error.)"
 
 
-@pytest.mark.parametrize("gzipped", [False, True], ids=["content-length", "gzip"])
+@pytest.mark.parametrize(
+    ("gzipped", "client"),
+    [(False, "http"), (True, "http"), (False, "sdk")],
+    ids=["content-length", "gzip", "sdk-content-length"],
+)
 def test_a_reply_larger_than_any_completion_is_not_read_whole(
-    gzipped: bool, fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gzipped: bool, client: str, fake_openai: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A 300 MiB reply was held whole (1.9 GiB of memory) and stored whole in results.jsonl.
     from lm_eval_so._internal.models import http
@@ -288,8 +292,9 @@ def test_a_reply_larger_than_any_completion_is_not_read_whole(
         fake_openai.configure(gzip=True, answers={"question 0": "x" * 20_000})
     else:
         fake_openai.configure(raw_reply=completion_json("x" * 20_000))
-    result = run_one(tmp_path, fake_openai, "http")
+    result = run_one(tmp_path, fake_openai, client, max_retries=2)
     assert result.error is not None and result.error.type == "InvalidResponse"
+    assert result.attempts == 1  # the same reply would come again: not retried
     assert "larger than 0 MiB" not in result.error.message  # worded from the limit
     assert "not a completion" in result.error.message and result.output is None
     assert (tmp_path / "results.jsonl").stat().st_size < 4096

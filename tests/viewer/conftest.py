@@ -33,7 +33,10 @@ def server(built: Built) -> Iterator[ViewerServer]:
     running.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop on this thread while it
+# is open, and every later test of the same xdist worker that calls asyncio.run() would fail
+# ("cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright

@@ -448,7 +448,8 @@ class PipelineConfig(StrictModel):
         # Only what was set, so defaults stay defaults (``model_fields_set`` keeps its meaning).
         data = self.model_dump(mode="python", exclude_unset=True)
         defaults = self.model_dump(mode="python")
-        where = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+        # A URL's password is never echoed (``--set runner.base_url=http://u:pw@host``).
+        where = ", ".join(f"{k}={_shown_value(v)!r}" for k, v in changes.items())
         source = YamlSource(path=None, data=data)  # an override has no line in the file
         try:
             for dotted, value in changes.items():
@@ -464,6 +465,12 @@ class PipelineConfig(StrictModel):
             detail = str(exc).replace("<config>: ", "")
             raise ConfigError(f"override {where}: {detail}") from None
         return clone
+
+
+def _shown_value(value: Any) -> Any:
+    from .redact import hide_userinfo
+
+    return hide_userinfo(value) if isinstance(value, str) else value
 
 
 def _set_dotted(data: dict[str, Any], defaults: dict[str, Any], dotted: str, value: Any) -> None:

@@ -22,7 +22,9 @@ MIN_SECRET = 6
 #: backend or SDK as a credential (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN ...).
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 # user:password@ in a URL (scheme optional: proxy variables are often written without one).
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?[^/?#\s]*@")
+# Up to the last "@": a password may hold "/", "#" or "?" unencoded, and hiding too much of a
+# URL in a message costs nothing.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//)?\S*@")
 
 
 def forms(secret: str) -> set[str]:
@@ -30,6 +32,7 @@ def forms(secret: str) -> set[str]:
     return {
         secret,
         repr(secret)[1:-1],
+        repr(f"{secret}'\"")[1:-4],  # repr inside a text holding both quotes: ' becomes \'
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         quote(secret, safe=""),
@@ -41,7 +44,9 @@ def forms(secret: str) -> set[str]:
 #: AWS_SECRET_ACCESS_KEY, HF_TOKEN, DB_PASSWORD. Whole words only, unlike SECRET_NAME:
 #: KEYBOARD_LAYOUT, AUTHOR_NAME or TOKENIZERS_PARALLELISM are not credentials.
 _CREDENTIAL_WORDS = frozenset({"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS"})
-#: Found by name alone, a value must also look like a credential: long, one word.
+#: A value from the environment must also look like a credential: long, one word. A key
+#: variable holding a placeholder ("ollama", "lm-studio", "EMPTY" for a local server) is no
+#: secret, and redacting it would rewrite answers that say the word.
 _MIN_FOUND = 12
 
 
@@ -49,23 +54,20 @@ def environment_secrets(names: Iterable[str | None] = ()) -> set[str]:
     """Values of the variables ``names``, and of the environment's credential variables.
 
     ``names`` are the key variables a pipeline configures (``runner.api_key_env``, a judge's
-    ``api_key_env``), whatever they are called: their values are secrets whatever they hold.
-    Other variables count when a word of their name says credential (see
-    ``_CREDENTIAL_WORDS``) and their value looks like one (at least 12 characters, no
-    whitespace): what is redacted is also cut from the model's answers before scoring, so
-    an ordinary value must not be taken for a secret.
+    ``api_key_env``), whatever they are called. Other variables count when a word of their
+    name says credential (see ``_CREDENTIAL_WORDS``). Either way the value (without the
+    whitespace around it, as keys are sent) must look like a credential: at least 12
+    characters, no whitespace. What is redacted is also cut from the model's answers before
+    scoring, so an ordinary value must not be taken for a secret.
     """
     wanted = {name for name in names if name}
-    return {
-        value
-        for name, value in os.environ.items()
-        if (name in wanted and len(value) >= MIN_SECRET) or _credential(name, value)
-    }
-
-
-def _credential(name: str, value: str) -> bool:
-    named = not _CREDENTIAL_WORDS.isdisjoint(name.upper().split("_"))
-    return named and len(value) >= _MIN_FOUND and not any(c.isspace() for c in value)
+    found = set()
+    for name, value in os.environ.items():
+        named = name in wanted or not _CREDENTIAL_WORDS.isdisjoint(name.upper().split("_"))
+        key = value.strip()
+        if named and len(key) >= _MIN_FOUND and not any(c.isspace() for c in key):
+            found.add(key)
+    return found
 
 
 def hide_userinfo(url: str) -> str:
@@ -81,10 +83,11 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= MIN_SECRET and secret not in self._raw:
-            self._raw.add(secret)
-            # Longest first: a secret that contains another is replaced whole.
-            self._secrets = sorted({*self._secrets, *forms(secret)}, key=len, reverse=True)
+        for value in {secret, secret.strip()} if secret else ():
+            if len(value) >= MIN_SECRET and value not in self._raw:
+                self._raw.add(value)
+                # Longest first: a secret that contains another is replaced whole.
+                self._secrets = sorted({*self._secrets, *forms(value)}, key=len, reverse=True)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)

@@ -8,6 +8,7 @@ text in Unicode Normalization Form C (:func:`nfc`): ``"Café"`` typed as one cod
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 
@@ -32,11 +33,23 @@ def nfc(text: str) -> str:
 def usd(value: float | None, unknown: str = "unknown") -> str:
     """A cost in US dollars for people: ``$0.0123``; ``unknown`` when it cannot be known.
 
-    Four decimals, except that a cost above zero which would round to ``$0.0000`` reads
-    ``<$0.0001``: written as ``$0.0000`` it would look free. ``$0.0000`` is only ever zero.
+    Four decimals, except that a cost above zero which would round to ``$0.0000`` gets two
+    significant digits (``$0.0000021``): written as ``$0.0000`` it would look free.
+    ``$0.0000`` is only ever zero.
     """
     if value is None:
         return unknown
-    if value > 0 and round(value, 4) == 0:
-        return "<$0.0001"
-    return f"${value:.4f}"
+    return f"${_dollars(value)}"
+
+
+def usd_delta(value: float | None, unknown: str = "-") -> str:
+    """A signed difference of costs: ``+$0.0123``, ``-$0.0000021``; ``unknown`` if unknowable."""
+    if value is None:
+        return unknown
+    return f"{'-' if value < 0 else '+'}${_dollars(abs(value))}"
+
+
+def _dollars(value: float) -> str:
+    if abs(value) > 0 and round(value, 4) == 0:
+        return f"{value:.{1 - math.floor(math.log10(abs(value)))}f}"
+    return f"{value:.4f}"

@@ -6,7 +6,7 @@ import dataclasses
 import html
 from typing import Any
 
-from ..common.text import usd
+from ..common.text import usd, usd_delta
 from .compare import Comparison, Flip, MetricDelta
 from .reports.base import printable
 from .reports.html_report import CLIP_MARKER
@@ -63,7 +63,7 @@ def _run_rows(c: Comparison) -> list[list[str]]:
         ["run", c.a.run_id, c.b.run_id, ""],
         ["model", c.a.model or "-", c.b.model or "-", ""],
         ["errors", f"{c.a.n_errors}/{c.a.n_results}", f"{c.b.n_errors}/{c.b.n_results}", ""],
-        ["cost", usd(c.a.cost_usd), usd(c.b.cost_usd), "-" if delta is None else f"{delta:+.4f}"],
+        ["cost", usd(c.a.cost_usd), usd(c.b.cost_usd), usd_delta(delta)],
         ["latency p50 (ms)", f"{c.a.latency_p50_ms:,.0f}", f"{c.b.latency_p50_ms:,.0f}",
          f"{c.b.latency_p50_ms - c.a.latency_p50_ms:+,.0f}"],
         ["latency p95 (ms)", f"{c.a.latency_p95_ms:,.0f}", f"{c.b.latency_p95_ms:,.0f}",

@@ -47,7 +47,8 @@ class RunTally:
         failed = result.error is not None
         if result.error is not None and self.first_error is None:
             error = result.error
-            message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
+            text = " ".join(error.message.split())  # one line, whatever the server sent
+            message = text if len(text) <= 200 else text[:200] + "…"
             where = f"sample {result.sample_id!r} (repeat {result.repeat})"
             self.first_error = f"{where}: {error.type}: {message}"
         for record in records:

@@ -25,6 +25,7 @@ half-closed connection, and for a reply cut off or garbled on the way (a body sh
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,24 @@ def _too_large(what: str) -> InvalidResponse:
     return InvalidResponse(
         f"the reply's body is larger than {limit} ({what}): not a completion; it was not read"
     )
+
+
+def sdk_http_client(factory: Callable[..., Any]) -> Any:
+    """An official SDK's httpx client, as its ``DefaultAsyncHttpxClient`` ``factory`` builds it
+    (its timeouts, pool limits and proxies), that follows no redirect and refuses a body
+    announced above :data:`MAX_REPLY_BYTES`, as :class:`JsonPoster` does.
+
+    A chunked body of unknown length is still read whole by the SDK: bounding it would mean
+    streaming every reply through the SDK.
+    """
+    return factory(follow_redirects=False, event_hooks={"response": [_refuse_announced_oversize]})
+
+
+async def _refuse_announced_oversize(response: Any) -> None:
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_REPLY_BYTES:
+        await response.aclose()
+        raise _too_large(f"{int(length):,} bytes announced")
 
 
 def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:

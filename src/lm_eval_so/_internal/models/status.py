@@ -21,6 +21,7 @@ from ..common.errors import (
     ConflictError,
     InternalServerError,
     InvalidResponse,
+    ModelCallError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -91,10 +92,16 @@ def json_reply(status: int, headers: Any, body: bytes) -> Mapping[str, Any]:
     return data
 
 
-def connection_error(exc: BaseException) -> APIConnectionError:
+def connection_error(exc: BaseException) -> ModelCallError:
     """An SDK's connection error worded with its cause: the SDKs say only "Connection error.",
-    which tells a refused connection from a reply cut off mid-body no better than nothing."""
+    which tells a refused connection from a reply cut off mid-body no better than nothing.
+
+    An error of ours raised inside the SDK's client (``http.sdk_http_client``'s size check),
+    which the SDK wraps as a connection error, comes back as itself.
+    """
     cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ModelCallError):
+        return cause
     shown = cause if cause is not None else exc
     return APIConnectionError(f"Connection error. ({type(shown).__name__}: {shown})")
 

@@ -33,7 +33,7 @@ from ... import __version__
 from ..common.catalog import Catalog, RunInfo, newest_first
 from ..common.errors import ArtifactError, LmEvalError
 from ..common.records import DatasetSample, RunManifest
-from ..common.text import usd
+from ..common.text import usd, usd_delta
 from ..common.workspace import RunDir, Workspace, iter_jsonl, read_model
 from ..evaluator.reports.base import printable
 from ..evaluator.reports.html_report import script_safe
@@ -527,7 +527,7 @@ def compare_context(comparison: Any, a: RunInfo, b: RunInfo) -> dict[str, Any]:
         "notes": comparison.notes(),
         "sections": sections,
         "diff": config_diff(a, b),
-        "cost_delta": "-" if comparison.cost_delta_usd is None else f"{comparison.cost_delta_usd:+.4f}",
+        "cost_delta": usd_delta(comparison.cost_delta_usd),
         "latency_delta": _signed(comparison.b.latency_p50_ms - comparison.a.latency_p50_ms),
         "latency95_delta": _signed(comparison.b.latency_p95_ms - comparison.a.latency_p95_ms),
     }

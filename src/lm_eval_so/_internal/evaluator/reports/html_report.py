@@ -243,7 +243,7 @@ def _display(cells: list[Any]) -> dict[str, Any]:
         "error": None if cells[6] is None else _text(cells[6]),
         "latency": "-" if latency is None else f"{fixed(latency, 0)} ms",
         "latency_ms": -1.0 if latency is None else latency,
-        "cost": "-" if cost is None else f"${fixed(cost, 5)}",
+        "cost": "-" if cost is None else usd(cost),
         "cost_usd": -1.0 if cost is None else cost,
         "scores": [_score_cell(score) for score in cells[9]],
     }

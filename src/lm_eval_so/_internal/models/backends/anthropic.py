@@ -68,6 +68,7 @@ from ...common.errors import (
 )
 from ...common.records import Usage
 from ..base import Backend, BackendContext, Completion, Request
+from ..http import sdk_http_client
 from ..keys import secret_from
 from ..pricing import table_price
 from ..retry import parse_retry_after
@@ -270,8 +271,9 @@ class AnthropicBackend(Backend):
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
             default_headers={"anthropic-version": self.options.api_version},
-            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
-            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
+            # The SDK's client, but following no redirect (a hop is a request no attempt
+            # counts) and refusing a reply announced above the size limit.
+            http_client=sdk_http_client(DefaultAsyncHttpxClient),
         )
 
     async def complete(self, request: Request) -> Completion:

@@ -54,6 +54,7 @@ from ...common.config import EnvName, Pricing, RunnerConfig, base_url_problem
 from ...common.errors import BackendError, ModelCallError
 from ...common.redact import REDACTED
 from ..base import Backend, BackendContext, Completion, Request
+from ..http import sdk_http_client
 from ..keys import secret_from
 from ..pricing import lookup_price
 from ..status import connection_error, status_error, timed_out
@@ -237,8 +238,9 @@ class AzureOpenAIBackend(Backend):
             azure_ad_token=secret if kind == "azure_ad_token" else None,
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
-            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
-            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
+            # The SDK's client, but following no redirect (a hop is a request no attempt
+            # counts) and refusing a reply announced above the size limit.
+            http_client=sdk_http_client(DefaultAsyncHttpxClient),
         )
 
     async def complete(self, request: Request) -> Completion:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ...common.config import RunnerConfig, base_url_problem
 from ...common.errors import BackendError
 from ..base import Backend, BackendContext, Completion, Request
-from ..http import JsonPoster, env_proxy
+from ..http import JsonPoster, env_proxy, sdk_http_client
 from ..keys import secret_from
 from ..status import connection_error, status_error, timed_out
 from .openai_reply import completion_from_reply
@@ -116,8 +116,9 @@ class OpenAIBackend(Backend):
             base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
             timeout=self.config.timeout_s,
             max_retries=0,  # the engine retries (runner.max_retries), for every backend alike
-            # The SDK's client, but following no redirect: a hop is a request no attempt counts.
-            http_client=DefaultAsyncHttpxClient(follow_redirects=False),
+            # The SDK's client, but following no redirect (a hop is a request no attempt
+            # counts) and refusing a reply announced above the size limit.
+            http_client=sdk_http_client(DefaultAsyncHttpxClient),
         )
 
     async def complete(self, request: Request) -> Completion:

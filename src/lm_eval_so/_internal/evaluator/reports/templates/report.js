@@ -46,6 +46,15 @@
     return trim && s.indexOf(".") !== -1 ? s.replace(/\.?0+$/, "") : s;
   }
 
+  // As Python's common.text.usd(): four decimals, or two significant digits for a cost
+  // above zero that four decimals would show as free.
+  function usd(value) {
+    if (value > 0 && Math.round(value * 1e4) === 0) {
+      return "$" + value.toFixed(1 - Math.floor(Math.log10(value)));
+    }
+    return "$" + value.toFixed(4);
+  }
+
   function element(tag, css, content) {
     var node = document.createElement(tag);
     if (css) { node.className = css; }
@@ -105,7 +114,7 @@
       } else if (field === LATENCY) {
         td = element("td", "num muted", row[LATENCY] === null ? "-" : fixed(row[LATENCY], 0) + " ms");
       } else if (field === COST) {
-        td = element("td", "num muted", row[COST] === null ? "-" : "$" + fixed(row[COST], 5));
+        td = element("td", "num muted", row[COST] === null ? "-" : usd(row[COST]));
       } else {
         td = element("td");
       }
