@@ -12,10 +12,11 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 REDACTED = "***"
+E = TypeVar("E", bound=BaseException)
 #: Shorter values would redact ordinary words; real keys and tokens are long.
 MIN_SECRET = 6
 #: Names of variables whose values are secrets: interpolated into a pipeline, or sent by a
@@ -97,6 +98,14 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, REDACTED)
         return value
+
+    def error(self, exc: E) -> E:
+        """``exc`` itself, its message redacted in place (for an error raised on to others)."""
+        text = str(exc)
+        redacted = self.text(text)
+        if redacted != text:
+            exc.args = (redacted,)
+        return exc
 
     def obj(self, value: Any) -> Any:
         if not self._secrets:

@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...common.config import EnvName, Pricing, RunnerConfig, base_url_problem
 from ...common.errors import BackendError, ModelCallError
-from ...common.redact import REDACTED
+from ...common.redact import Redactor
 from ..base import Backend, BackendContext, Completion, Request
 from ..http import sdk_http_client
 from ..keys import secret_from
@@ -278,9 +278,7 @@ class AzureOpenAIBackend(Backend):
 
     def _redacted(self, error: ModelCallError) -> ModelCallError:
         # Azure's 401 does not quote the key, but a gateway in front of it may: keep it out.
-        if self._secret and self._secret in str(error):
-            error.args = (str(error).replace(self._secret, REDACTED),)
-        return error
+        return Redactor([self._secret] if self._secret else []).error(error)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -72,7 +72,7 @@ from ...common.errors import (
     LmEvalError,
     ModelCallError,
 )
-from ...common.redact import REDACTED
+from ...common.redact import Redactor
 from ..base import Backend, BackendContext, Completion, NoOptions, Request
 from ..call import with_deadline
 from ..keys import secret_from
@@ -294,12 +294,7 @@ class LiteLLMBackend(Backend):
 
     def _redacted(self, error: Exception) -> Exception:
         # A provider's error may quote the key it was given: keep it out of results.
-        text = str(error)
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        if text != str(error):
-            error.args = (text,)
-        return error
+        return Redactor(self._secrets).error(error)
 
     async def aclose(self) -> None:
         # LiteLLM logs each call on a worker bound to this event loop: let it finish here, so a
