@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, PluginError
+from .redact import hide_userinfo
 from .registry import Kind
 from .text import is_blank
 from .yaml_source import Loc, YamlSource, format_loc, load_yaml, parse_yaml
@@ -179,8 +180,6 @@ def base_url_problem(url: str) -> str | None:
     and mangled by another, and would reach logs; keys go in ``api_key_env``.
     """
     from urllib.parse import urlsplit
-
-    from .redact import hide_userinfo
 
     shown = hide_userinfo(url)  # a message may quote the URL; never its password
     try:
@@ -468,8 +467,6 @@ class PipelineConfig(StrictModel):
 
 
 def _shown_value(value: Any) -> Any:
-    from .redact import hide_userinfo
-
     return hide_userinfo(value) if isinstance(value, str) else value
 
 

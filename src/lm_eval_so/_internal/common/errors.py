@@ -171,12 +171,13 @@ class EmptyAnswer(UnusableAnswer):
     def __init__(
         self,
         finish_reason: str | None,
-        what: str = "the model returned no content",
+        what: str | None = None,
         *,
         usage: Usage | None = None,
         model: str | None = None,
     ) -> None:
         reason = f"finish_reason={finish_reason!r}" if finish_reason else "no finish_reason"
+        what = what or "the model returned no content"
         super().__init__(f"{what} ({reason})", finish_reason=finish_reason, usage=usage, model=model)
 
 

@@ -19,8 +19,9 @@ REDACTED = "***"
 E = TypeVar("E", bound=BaseException)
 #: Shorter values would redact ordinary words; real keys and tokens are long.
 MIN_SECRET = 6
-#: Names of variables whose values are secrets: interpolated into a pipeline, or sent by a
-#: backend or SDK as a credential (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN ...).
+#: Names of variables whose values interpolated into a pipeline (``${VAR}``) are secrets. Any
+#: part of the name counts: the pipeline asked for the value, so erring wide costs little.
+#: The environment's own credentials are found by a narrower rule (``environment_secrets``).
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
 # user:password@ in a URL (scheme optional: proxy variables are often written without one).
 # Up to the last "@": a password may hold "/", "#" or "?" unencoded, and hiding too much of a

@@ -392,10 +392,7 @@ def completion_from_reply(status: int, headers: Any, body: bytes) -> Completion:
         # Billed all the same (thinking, tool use): the error keeps the reply's usage.
         kinds = sorted({str(b.get("type")) for b in blocks})
         what = f"the model answered with {', '.join(kinds)} blocks and no text" if kinds else None
-        shown = model if isinstance(model, str) else None
-        if what:
-            raise EmptyAnswer(stop, what, usage=usage, model=shown)
-        raise EmptyAnswer(stop, usage=usage, model=shown)
+        raise EmptyAnswer(stop, what, usage=usage, model=model if isinstance(model, str) else None)
     return Completion(
         text="".join(t for t in texts if isinstance(t, str)),
         usage=usage,

@@ -197,7 +197,7 @@ class AzureOpenAIBackend(Backend):
     def __init__(self, config: RunnerConfig, context: BackendContext) -> None:
         super().__init__(config, context)
         self._client: AsyncAzureOpenAI | None = None
-        self._secret: str | None = None
+        self._redactor = Redactor()  # the key or token, once start() has read it
         family = self.options.model_family
         family_price = lookup_price(family) if family else None
         # Azure bills by the deployment's model, which no name in a reply or the config tells
@@ -230,7 +230,7 @@ class AzureOpenAIBackend(Backend):
         from openai import AsyncAzureOpenAI, DefaultAsyncHttpxClient
 
         secret, kind = credential(self.config)
-        self._secret = secret if secret != KEYLESS_PLACEHOLDER else None
+        self._redactor = Redactor([secret] if secret != KEYLESS_PLACEHOLDER else [])
         self._client = AsyncAzureOpenAI(
             azure_endpoint=azure_endpoint(self.config),
             api_version=api_version(self.config),
@@ -278,7 +278,7 @@ class AzureOpenAIBackend(Backend):
 
     def _redacted(self, error: ModelCallError) -> ModelCallError:
         # Azure's 401 does not quote the key, but a gateway in front of it may: keep it out.
-        return Redactor([self._secret] if self._secret else []).error(error)
+        return self._redactor.error(error)
 
     async def aclose(self) -> None:
         if self._client is not None:

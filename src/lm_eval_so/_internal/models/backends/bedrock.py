@@ -302,6 +302,7 @@ def completion_from_converse(response: Mapping[str, Any]) -> Completion:
             f"the reply is not a Converse response: it has no output.message.content{shown}"
         )
     texts = [b["text"] for b in content if isinstance(b, Mapping) and isinstance(b.get("text"), str)]
+    usage = converse_usage(response.get("usage"))
     if not texts:
         kinds = sorted({str(k) for b in content if isinstance(b, Mapping) for k in b})
         what = (
@@ -309,8 +310,8 @@ def completion_from_converse(response: Mapping[str, Any]) -> Completion:
             if kinds
             else "the model returned no content"
         )
-        raise EmptyAnswer(stop, what, usage=converse_usage(response.get("usage")))
-    return Completion(text="".join(texts), usage=converse_usage(response.get("usage")), finish_reason=stop)
+        raise EmptyAnswer(stop, what, usage=usage)
+    return Completion(text="".join(texts), usage=usage, finish_reason=stop)
 
 
 def converse_usage(raw: Any) -> Usage | None:

@@ -194,7 +194,7 @@ class LiteLLMBackend(Backend):
         self._litellm: ModuleType | None = None
         self._key: str | None = None
         self._provider: str | None = None
-        self._secrets: list[str] = []  # keys to keep out of error messages
+        self._redactor = Redactor()  # keys to keep out of error messages, set by start()
 
     @classmethod
     def check(cls, config: RunnerConfig, context: BackendContext) -> None:
@@ -247,7 +247,7 @@ class LiteLLMBackend(Backend):
         _, self._provider = route(litellm, self.config)
         # The key passed, or the one LiteLLM reads by the provider's convention (GROQ_API_KEY).
         own = os.environ.get(f"{self._provider.upper().replace('-', '_')}_API_KEY")
-        self._secrets = [s for s in (self._key, own) if s and s != KEYLESS_PLACEHOLDER and len(s) >= 6]
+        self._redactor = Redactor(s for s in (self._key, own) if s and s != KEYLESS_PLACEHOLDER)
         self._litellm = litellm
 
     def call_args(self, request: Request) -> dict[str, Any]:
@@ -294,7 +294,7 @@ class LiteLLMBackend(Backend):
 
     def _redacted(self, error: Exception) -> Exception:
         # A provider's error may quote the key it was given: keep it out of results.
-        return Redactor(self._secrets).error(error)
+        return self._redactor.error(error)
 
     async def aclose(self) -> None:
         # LiteLLM logs each call on a worker bound to this event loop: let it finish here, so a
